@@ -1,0 +1,140 @@
+"""Extraction without a crawl: a saved response in, one JSON-able record out.
+
+``extract_response`` is what the crawl's ExtractPipeline calls and what ``archiver extract``
+prints, so a saved page extracts exactly as it did during the crawl.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from scrapy.http import Response
+
+from archiver.pages.base import Field, PageInput, response_from_bytes
+from archiver.pages.dom import parse_html
+from archiver.pages.lists import ListPage
+from archiver.pages.registry import article_page_class
+from archiver.sites import Network, load_network
+
+MAX_PAGE_BYTES = 8 * 1024 * 1024     # bigger than any article page of the network by far
+
+
+@dataclass
+class Extraction:
+    url: str
+    is_article: bool
+    page_type: str                       # article | list | challenge | soft404 | error | empty | not_html | oversized | malformed | other
+    reason: str = ""                     # why it is not an article
+    canonical_url: str | None = None
+    site: str | None = None
+    site_name: str | None = None
+    channel: str | None = None
+    channel_label: str | None = None
+    breadcrumb: list[str] | None = None
+    title: str | None = None
+    source: str | None = None
+    author: str | None = None
+    editor: str | None = None
+    published_at: str | None = None
+    published_precision: str | None = None
+    published_raw: str | None = None
+    url_date: str | None = None
+    doc_id: int | None = None
+    language: str | None = None
+    body: str | None = None
+    body_html: str | None = None
+    images: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+    extraction: dict[str, dict] = field(default_factory=dict)   # field -> {method, raw}
+    family: str | None = None
+    encoding: str | None = None
+    list_articles: list[str] = field(default_factory=list)       # list pages: article URLs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _base(page: PageInput, page_type: str, reason: str = "") -> Extraction:
+    info = page.url_info
+    site = info.site
+    channel = info.channel
+    label = None
+    if site and channel is not None:
+        ch = site.channel_for_path(channel)
+        label = ch.label if ch else None
+    return Extraction(
+        url=page.url, is_article=False, page_type=page_type, reason=reason,
+        canonical_url=info.canonical_url or page.url, site=site.id if site else None,
+        site_name=site.name if site else None, channel=channel, channel_label=label,
+        url_date=info.url_date, doc_id=info.doc_id, encoding=page.encoding,
+    )
+
+
+def extract_page(page: PageInput) -> Extraction:
+    body = page.response.body
+    if len(body) > MAX_PAGE_BYTES:
+        return _base(page, "oversized", f"body of {len(body)} bytes exceeds {MAX_PAGE_BYTES}")
+    verdict = page.byte_verdict
+    if not verdict.ok:
+        return _base(page, verdict.kind, verdict.reason)
+    try:
+        root = page.root
+    except (ValueError, UnicodeDecodeError) as e:
+        return _base(page, "malformed", f"unparseable HTML: {e}")
+    from archiver.pages.detect import check_tree
+    tree_verdict = check_tree(root, page.text)
+    if not tree_verdict.ok:
+        return _base(page, tree_verdict.kind, tree_verdict.reason)
+
+    family = page.site.family if page.site else "generic"
+    article = article_page_class(family)(page)
+    ok, why = article.looks_like_article()
+    if not ok:
+        lst = ListPage(page)
+        if lst.article_links:
+            out = _base(page, "list", f"list page with {len(lst.article_links)} article links")
+            out.list_articles = lst.article_links
+            return out
+        return _base(page, "other", why)
+
+    out = _base(page, "article")
+    out.is_article = True
+    out.family = article.family
+    fields: dict[str, Field | None] = {
+        "title": article.title_field,
+        "source": article.source_field,
+        "author": article.author_field,
+        "published_at": article.published_field,
+        "body": article.body_field,
+        "breadcrumb": article.breadcrumb_field,
+    }
+    for name, f in fields.items():
+        if f is None:
+            continue
+        out.extraction[name] = f.provenance()
+        if name == "published_at":
+            out.published_at = f.value.value
+            out.published_precision = f.value.precision
+            out.published_raw = f.value.raw
+        else:
+            setattr(out, name, f.value)
+    if out.breadcrumb and not out.channel_label:
+        out.channel_label = out.breadcrumb[-1]
+    out.editor = article.editor
+    out.images = article.images
+    out.attachments = article.attachments
+    out.body_html = article.body_html
+    out.language = article.language
+    return out
+
+
+def extract_response(response: Response, network: Network | None = None) -> Extraction:
+    return extract_page(PageInput(response, network or load_network()))
+
+
+def extract_bytes(url: str, body: bytes, headers: dict | None = None, status: int = 200,
+                  network: Network | None = None, encoding: str | None = None) -> Extraction:
+    return extract_response(response_from_bytes(url, body, headers, status, encoding), network)
+
+
+__all__ = ["Extraction", "extract_bytes", "extract_page", "extract_response", "parse_html"]

@@ -1,0 +1,188 @@
+"""Channel list pages: their rows, their link-type entries and their pager.
+
+Three pager styles exist on TRS sites and the network's is unknown (site-network.md §2.5), so
+all three are read:
+
+* ``createPageHTML(total, current, "index", "html")`` in a script (also wrapped in ``<!-- -->``,
+  and the variant with a container id first): every page URL is known at once;
+* static links: ``下一页`` / numbered ``index_N.html`` links / ``尾页``;
+* none: the crawler probes ``index_{n+1}.html`` until a 404 or a page with no new rows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urljoin
+
+from archiver.normalize.dates import find_date
+from archiver.normalize.text import clean_line
+
+from .base import PageInput
+from .dom import is_element, visible_text
+
+CREATE_PAGE_HTML = re.compile(
+    r"createPageHTML\s*\(\s*(?:['\"][\w-]+['\"]\s*,\s*)?(?P<total>\d+)\s*,\s*(?P<current>\d+)\s*,\s*"
+    r"['\"](?P<prefix>[\w-]+)['\"]\s*,\s*['\"](?P<ext>\w+)['\"]"
+)
+NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|Next|&gt;|>|›|»)\s*$", re.I)
+LAST_TEXT = re.compile(r"^\s*(尾页|末页|最后一页|Last)\s*$", re.I)
+ROW_TAGS = ("li", "tr", "dd", "dt", "p", "div")
+
+
+@dataclass
+class Row:
+    url: str
+    title: str
+    date: str | None
+    kind: str            # article | file | wechat | offsite | network | excluded | list
+    position: int
+
+
+@dataclass
+class Pager:
+    style: str                                   # createPageHTML | static | none
+    current: int                                 # 0-based page index of this page
+    total: int | None = None
+    next_url: str | None = None
+    page_urls: list[str] = field(default_factory=list)
+
+
+def list_page_url(base_url: str, n: int, prefix: str = "index", ext: str = "html") -> str:
+    name = f"{prefix}.{ext}" if n == 0 else f"{prefix}_{n}.{ext}"
+    return urljoin(base_url, name)
+
+
+class ListPage:
+    def __init__(self, page: PageInput):
+        self.page = page
+        self.root = page.root
+        self.url = page.url
+        self.network = page.network
+
+    @cached_property
+    def _anchors(self) -> list[tuple[object, str]]:
+        out = []
+        for a in self.root.iter("a"):
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+                continue
+            out.append((a, urljoin(self.url, href)))
+        return out
+
+    @cached_property
+    def _container(self):
+        """The element whose rows hold the most article links (the list proper)."""
+        counts: dict = {}
+        for a, url in self._anchors:
+            if self.network.classify(url).kind != "article":
+                continue
+            row = self._row_of(a)
+            parent = row.getparent() if row is not None else None
+            if parent is not None:
+                counts[parent] = counts.get(parent, 0) + 1
+        if not counts:
+            return None
+        return max(counts, key=lambda el: counts[el])
+
+    @staticmethod
+    def _row_of(a):
+        node = a.getparent()
+        while node is not None and is_element(node):
+            if node.tag in ROW_TAGS:
+                return node
+            node = node.getparent()
+        return a
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        """Rows of the list proper, in page order; each row's first link decides its kind."""
+        container = self._container
+        rows: list[Row] = []
+        seen: set[str] = set()
+        if container is None:
+            return rows
+        for child in container:
+            if not is_element(child):
+                continue
+            links = [(a, urljoin(self.url, a.get("href").strip())) for a in child.iter("a")
+                     if (a.get("href") or "").strip() and not a.get("href").strip().startswith(("#", "javascript:"))]
+            if not links:
+                continue
+            a, url = links[0]
+            info = self.network.classify(url)
+            key = info.canonical_url or url
+            if key in seen:
+                continue
+            seen.add(key)
+            title = clean_line(a.get("title") or visible_text(a))
+            row_text = visible_text(child)
+            d = find_date(row_text.replace(title, " ")) if title else find_date(row_text)
+            kind = info.kind
+            if kind in ("network",) and info.site is not None:
+                kind = "network"
+            rows.append(Row(url=url, title=title, date=d.day if d else None, kind=kind, position=len(rows)))
+        return rows
+
+    @cached_property
+    def article_links(self) -> list[str]:
+        """Every in-network article URL on the page (rows first, then any others such as sidebars)."""
+        urls = [r.url for r in self.rows if r.kind == "article"]
+        seen = {self.network.canonical_url(u) for u in urls}
+        for _, url in self._anchors:
+            info = self.network.classify(url)
+            if info.kind == "article" and info.canonical_url not in seen:
+                seen.add(info.canonical_url)
+                urls.append(url)
+        return urls
+
+    @property
+    def link_entries(self) -> list[Row]:
+        """Rows that are not network articles: files, WeChat posts, other hosts, other pages."""
+        return [r for r in self.rows if r.kind in ("file", "wechat", "offsite", "network", "excluded")]
+
+    @cached_property
+    def pager(self) -> Pager:
+        info = self.network.classify(self.url)
+        current = info.list_page if info.list_page is not None else 0
+        scripts = " ".join((s.text or "") for s in self.root.iter("script"))
+        m = CREATE_PAGE_HTML.search(scripts) or CREATE_PAGE_HTML.search(self.page.text)
+        if m:
+            total = int(m["total"])
+            cur = int(m["current"])
+            urls = [list_page_url(self.url, n, m["prefix"], m["ext"]) for n in range(total)]
+            nxt = urls[cur + 1] if cur + 1 < total else None
+            return Pager("createPageHTML", cur, total, nxt, urls)
+        next_url = None
+        page_urls: list[str] = []
+        last_n = None
+        for a, url in self._anchors:
+            text = clean_line(visible_text(a))
+            linfo = self.network.classify(url)
+            same_channel = linfo.kind == "list" and linfo.channel == info.channel and linfo.site == info.site
+            if NEXT_TEXT.match(text) and (same_channel or linfo.kind == "list"):
+                next_url = next_url or url
+            if same_channel:
+                if url not in page_urls:
+                    page_urls.append(url)
+                if LAST_TEXT.match(text):
+                    last_n = linfo.list_page
+        if last_n is not None and info.kind == "list":
+            for n in range(1, last_n + 1):
+                u = list_page_url(self.url, n)
+                if u not in page_urls:
+                    page_urls.append(u)
+        page_urls = [u for u in page_urls if self.network.canonical_url(u) != self.network.canonical_url(self.url)]
+        if next_url and self.network.canonical_url(next_url) == self.network.canonical_url(self.url):
+            next_url = None          # the last page links 下一页 to itself
+        if next_url or page_urls:
+            total = (last_n + 1) if last_n is not None else None
+            return Pager("static", current, total, next_url, page_urls)
+        return Pager("none", current)
+
+    def probe_url(self) -> str | None:
+        """The next ``index_N.html`` to try when the page has no pager at all."""
+        info = self.network.classify(self.url)
+        if info.kind != "list" or info.list_page is None:
+            return None
+        return list_page_url(self.url, info.list_page + 1)

@@ -1,0 +1,18 @@
+"""Page-object families by name (the ``family`` key of a site in network.toml)."""
+from __future__ import annotations
+
+from .chinalco import ChinalcoArticlePage
+
+ARTICLE_PAGES: dict[str, type] = {
+    "chinalco": ChinalcoArticlePage,
+    # Unknown templates use the same anchors (info line, headline, body after it) with the
+    # generic fallbacks built into the page object; see archiver/pages/generic.py when present.
+    "generic": ChinalcoArticlePage,
+}
+
+
+def article_page_class(family: str) -> type:
+    try:
+        return ARTICLE_PAGES[family]
+    except KeyError:
+        raise KeyError(f"unknown page family {family!r}; known: {', '.join(sorted(ARTICLE_PAGES))}") from None
