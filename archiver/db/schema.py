@@ -1,0 +1,78 @@
+"""Opening the archive and bringing its schema up to date.
+
+Migrations are modules in ``archiver.db.migrations`` named ``mNNNN_<what>.py``, each with a
+``NAME`` and ``up(db)``; they run in name order, once each, inside a transaction, and are
+recorded in ``schema_migrations``. An archive written by an older version opens with a newer one:
+the missing migrations are applied on open.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from . import migrations as _migrations_pkg
+
+SCHEMA_TABLES = ("articles", "raw_pages", "crawl_runs", "failures", "link_entries", "schema_migrations")
+BUSY_TIMEOUT_MS = 15000
+
+
+def _discover():
+    mods = []
+    for info in pkgutil.iter_modules(_migrations_pkg.__path__):
+        if info.name.startswith("m") and info.name[1:5].isdigit():
+            mods.append(importlib.import_module(f"{_migrations_pkg.__name__}.{info.name}"))
+    mods.sort(key=lambda m: m.__name__)
+    names = [m.NAME for m in mods]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"duplicate migration names: {names}")
+    return mods
+
+
+def open_db(path: str | Path, *, readonly: bool = False, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """The archive at ``path``, in WAL mode with a busy timeout, schema migrated.
+
+    WAL lets Datasette read while a crawl writes; with ``synchronous=NORMAL`` a killed process
+    never corrupts the file and loses at most the transaction in flight.
+    """
+    if readonly:
+        import sqlite3
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return db
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    if migrate_schema:
+        migrate(db)
+    return db
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[str]:
+    if "schema_migrations" not in db.table_names():
+        return []
+    return [r["name"] for r in db.query("select name from schema_migrations order by name")]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied now."""
+    if "schema_migrations" not in db.table_names():
+        db["schema_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = set(applied_migrations(db))
+    applied = []
+    for mod in _discover():
+        if mod.NAME in done:
+            continue
+        with db.atomic():
+            mod.up(db)
+            db["schema_migrations"].insert(
+                {"name": mod.NAME, "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        applied.append(mod.NAME)
+    return applied
