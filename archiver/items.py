@@ -1,0 +1,65 @@
+"""Items passed from the spider through the pipelines to the store.
+
+The spider only fetches: it yields ``FetchedPage`` (raw bytes and headers), ``LinkEntry`` and
+``Failure``. ExtractPipeline turns a ``FetchedPage`` into an ``ArticleRecord`` or a ``Failure``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FetchedPage:
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    fetched_at: str
+    site: str | None = None
+    channel: str | None = None
+    referer: str | None = None          # the list page that linked it
+    list_title: str | None = None
+    list_date: str | None = None
+
+
+@dataclass
+class ArticleRecord:
+    """An extracted article with the raw response it came from."""
+    fields: dict[str, Any]
+    page: FetchedPage
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.fields["url"]
+
+    @property
+    def canonical_url(self) -> str:
+        return self.fields["canonical_url"]
+
+
+@dataclass
+class Failure:
+    """A URL that could not be archived, and why (stored for a later retry)."""
+    url: str
+    kind: str                # http | timeout | dns | connection | challenge | not_article | extraction | robots | ...
+    reason: str
+    status: int | None = None
+    exception: str | None = None
+    site: str | None = None
+    channel: str | None = None
+    referer: str | None = None
+    retryable: bool = True
+
+
+@dataclass
+class LinkEntry:
+    """A list row that is not a network article: a file, a WeChat post, another host."""
+    url: str
+    kind: str
+    title: str | None
+    list_url: str
+    list_date: str | None = None
+    site: str | None = None
+    channel: str | None = None

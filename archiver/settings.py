@@ -1,0 +1,81 @@
+"""Scrapy settings for the chinalco-archive project (``scrapy.cfg`` points here).
+
+Project settings carry the ``ARCHIVER_`` prefix. Politeness defaults are for the real network;
+``archiver crawl --replica`` overrides only timing values (see ``REPLICA_OVERRIDES``) and keeps
+every component the same, so the replica crawl exercises the production code path.
+"""
+import os
+
+BOT_NAME = "chinalco_archive"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# ---------------------------------------------------------------- politeness
+# Who we are and how to reach us. Set ARCHIVER_CONTACT (an e-mail or URL) before crawling the
+# real network; the placeholder below is deliberately invalid.
+ARCHIVER_CONTACT = os.environ.get("ARCHIVER_CONTACT", "set-ARCHIVER_CONTACT@example.invalid")
+USER_AGENT = (f"chinalco-archive/0.1 (news archive crawler; +https://github.com/chinalco-archive; "
+              f"contact: {ARCHIVER_CONTACT})")
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5              # ±50% around DOWNLOAD_DELAY
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+# Anti-bot statuses (412, 521) are NOT retried hot: they are recorded and retried by a later run.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+COOKIES_ENABLED = False
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+}
+# http_proxy / https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
+HTTPPROXY_ENABLED = True
+
+# ---------------------------------------------------------------- components
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.validate.ValidatePipeline": 200,
+    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.store.StorePipeline": 900,
+}
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "archiver.extensions.progress.ProgressExtension": 500,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# ---------------------------------------------------------------- archive
+ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
+ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
+ARCHIVER_MODE = "full"
+ARCHIVER_MAX_LIST_PAGES = 200            # per channel; a safety stop for runaway pagers
+ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = off)
+# Health: the run is unhealthy when no article was stored or seen, or when more than this
+# share of fetched pages failed.
+ARCHIVER_MAX_FAILURE_RATIO = 0.5
+
+# ---------------------------------------------------------------- Scrapy housekeeping
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# Applied by `archiver crawl --replica`: timing only, for a loopback replica.
+REPLICA_OVERRIDES = {
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_DELAY_JITTER": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "DOWNLOAD_TIMEOUT": 4,
+    "RETRY_TIMES": 1,
+    "ARCHIVER_PROGRESS_INTERVAL": 2.0,
+}

@@ -1,0 +1,1 @@
+"""Item pipelines, one step per module: extract -> validate -> dedupe -> store."""

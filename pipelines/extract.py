@@ -1,0 +1,44 @@
+"""Extract: a fetched page becomes an ArticleRecord, or a Failure saying why it is not one."""
+from __future__ import annotations
+
+from archiver.extract import extract_bytes
+from archiver.items import ArticleRecord, Failure, FetchedPage
+
+# Page types that are a crawl failure (worth retrying later) vs. pages that are simply not articles.
+RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed"}
+
+
+class ExtractPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if not isinstance(item, FetchedPage):
+            return item
+        spider = self.crawler.spider
+        network = getattr(spider, "network", None)
+        try:
+            result = extract_bytes(item.url, item.body, dict(item.headers), item.status, network=network)
+        except Exception as e:          # a page object bug must not lose the rest of the crawl
+            self.stats.inc_value("archiver/extract/crashed")
+            spider.logger.exception("extraction crashed on %s", item.url)
+            return Failure(url=item.url, kind="extraction", reason=f"extractor crashed: {type(e).__name__}: {e}"[:500],
+                           status=item.status, exception=type(e).__name__, site=item.site, channel=item.channel,
+                           referer=item.referer)
+        if not result.is_article:
+            self.stats.inc_value(f"archiver/extract/not_article/{result.page_type}")
+            return Failure(url=item.url, kind="not_article" if result.page_type not in RETRYABLE_TYPES else result.page_type,
+                           reason=f"{result.page_type}: {result.reason}", status=item.status, site=item.site,
+                           channel=item.channel, referer=item.referer,
+                           retryable=result.page_type in RETRYABLE_TYPES)
+        fields = result.to_dict()
+        fields["list_title"] = item.list_title
+        fields["list_date"] = item.list_date
+        for name, prov in result.extraction.items():
+            self.stats.inc_value(f"archiver/extraction/{name}/{prov['method']}")
+        return ArticleRecord(fields=fields, page=item)
