@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
+from archiver.normalize.dates import url_date
 from archiver.pages.base import Field, PageInput, response_from_bytes
 from archiver.pages.dom import parse_html
 from archiver.pages.lists import ListPage
 from archiver.pages.registry import article_page_class
 from archiver.sites import Network, load_network
+from archiver.sites.registry import host_site_id, path_channel
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024     # bigger than any article page of the network by far
 
@@ -62,11 +65,18 @@ def _base(page: PageInput, page_type: str, reason: str = "") -> Extraction:
     if site and channel is not None:
         ch = site.channel_for_path(channel)
         label = ch.label if ch else None
+    parts = urlsplit(page.url)
+    doc_id = info.doc_id
+    if site is None:                         # a host outside the registry (sibling templates)
+        m = page.network.article_re.match(parts.path)
+        channel = m["channel"].strip("/") if m else path_channel(parts.path)
+        doc_id = int(m["doc_id"]) if m else None
     return Extraction(
         url=page.url, is_article=False, page_type=page_type, reason=reason,
-        canonical_url=info.canonical_url or page.url, site=site.id if site else None,
+        canonical_url=info.canonical_url or page.network.canonical_url(page.url),
+        site=site.id if site else host_site_id(parts.hostname or ""),
         site_name=site.name if site else None, channel=channel, channel_label=label,
-        url_date=info.url_date, doc_id=info.doc_id, encoding=page.encoding,
+        url_date=info.url_date or url_date(page.url), doc_id=doc_id, encoding=page.encoding,
     )
 
 

@@ -26,6 +26,7 @@ def test_site_ids_follow_the_naming_rule():
     ("https://www.chinalco.com.cn/xwzx/xwzx_gsyw/202510/t20251022_156684.html", "article", "chinalco_com_cn", "xwzx/xwzx_gsyw", "2025-10-22", 156684),
     ("https://dq.chinalco.com.cn/rlzy_410/cpyc/202601/t20260105_161900.html", "article", "dq_chinalco_com_cn", "rlzy_410/cpyc", "2026-01-05", 161900),
     ("https://www.chalco.com.cn/xwdt/gsyw/index_2.html", "list", "chalco_com_cn", "xwdt/gsyw", None, None),
+    ("https://sami.chinalco.com.cn/xwzx/gsyw/", "list", "sami_chinalco_com_cn", "xwzx/gsyw", None, None),
     ("https://www.chalco.com.cn/tzzgx/thygg/202603/P020260330341392300660.pdf", "file", "chalco_com_cn", None, None, None),
     ("https://mp.weixin.qq.com/s/AbCdEf", "wechat", None, None, None, None),
     ("https://zb.chinalco.com.cn/zbxx/001003/bid_goods.html", "excluded", None, None, None, None),
@@ -52,6 +53,7 @@ def test_urls_are_classified_by_the_network_grammar(url, kind, site, channel, ur
      "https://www.chinalco.com.cn/xwzx/xwzx_qydt/202607/t20260701_172646.html"),
     ("HTTPS://LZLY.CHINALCO.COM.CN/tplb/202602/t20260210_163910.html",
      "https://lzly.chinalco.com.cn/tplb/202602/t20260210_163910.html"),
+    ("https://lzly.chinalco.com.cn/xwdt/gsyw/index.html", "https://lzly.chinalco.com.cn/xwdt/gsyw/"),
 ])
 def test_host_aliases_fold_onto_the_canonical_url(url, canonical):
     assert NETWORK.canonical_url(url) == canonical

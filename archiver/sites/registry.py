@@ -135,7 +135,7 @@ class Network:
         """
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        path = resolve_dot_segments(parts.path)
+        path = _INDEX_FILE.sub("/", resolve_dot_segments(parts.path))
         m = self._match(host, path)
         if m:
             site, path = m
@@ -176,9 +176,31 @@ class Network:
         if lm:
             return UrlInfo(url, "list", site, canonical, channel=lm["channel"].strip("/"),
                            list_page=int(lm["page"]) if lm["page"] else 0)
+        if path.endswith("/") and path.strip("/"):       # a channel directory serves its index.html
+            return UrlInfo(url, "list", site, canonical, channel=path.strip("/"), list_page=0)
         if ext in self.file_extensions:
             return UrlInfo(url, "file", site, canonical)
         return UrlInfo(url, "network", site, canonical)
+
+
+_INDEX_FILE = re.compile(r"/index\.(?:s?html?|jsp|php|aspx?)$", re.I)
+_ID_DIR = re.compile(r"^(?:\d+|[A-Za-z]{1,2}\d{5,})$")
+
+
+def host_site_id(host: str) -> str:
+    """The naming rule for site ids: host lower-cased, without ``www.``, dots to underscores."""
+    return (host or "").lower().removeprefix("www.").replace(".", "_")
+
+
+def path_channel(path: str) -> str | None:
+    """The channel of a URL on a host outside the registry: its directories, without date
+    folders (``202603``, ``2022/6``) and document-id folders (``c34612857``)."""
+    dirs = [d for d in resolve_dot_segments(path).split("/")[1:-1] if d]
+    while dirs and dirs[-1].isdigit():
+        dirs.pop()
+    if len(dirs) > 1 and _ID_DIR.match(dirs[-1]):
+        dirs.pop()
+    return "/".join(dirs) or None
 
 
 def resolve_dot_segments(path: str) -> str:
