@@ -27,6 +27,7 @@ CREATE_PAGE_HTML = re.compile(
 )
 NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|Next|&gt;|>|›|»)\s*$", re.I)
 LAST_TEXT = re.compile(r"^\s*(尾页|末页|最后一页|Last)\s*$", re.I)
+PAGER_WORDS = re.compile(r"上一页|下一页|尾页|末页|共\s*(?P<total>\d+)\s*页")
 ROW_TAGS = ("li", "tr", "dd", "dt", "p", "div")
 
 
@@ -119,14 +120,19 @@ class ListPage:
             row_text = visible_text(child)
             d = find_date(row_text.replace(title, " ")) if title else find_date(row_text)
             kind = info.kind
-            if kind in ("network",) and info.site is not None:
-                kind = "network"
+            if kind == "article" and info.site is not None and self._site is not None and info.site.id != self._site.id:
+                kind = "network"     # a link-type row pointing at another site of the network
             rows.append(Row(url=url, title=title, date=d.day if d else None, kind=kind, position=len(rows)))
         return rows
 
     @cached_property
+    def _site(self):
+        return self.network.site_for_url(self.url)
+
+    @cached_property
     def article_links(self) -> list[str]:
-        """Every in-network article URL on the page (rows first, then any others such as sidebars)."""
+        """Every in-network article URL on the page (rows first, then any others such as
+        sidebars and link-type rows to other sites of the network)."""
         urls = [r.url for r in self.rows if r.kind == "article"]
         seen = {self.network.canonical_url(u) for u in urls}
         for _, url in self._anchors:
@@ -156,29 +162,45 @@ class ListPage:
         next_url = None
         page_urls: list[str] = []
         last_n = None
+        here = self.network.canonical_url(self.url)
         for a, url in self._anchors:
             text = clean_line(visible_text(a))
             linfo = self.network.classify(url)
-            same_channel = linfo.kind == "list" and linfo.channel == info.channel and linfo.site == info.site
-            if NEXT_TEXT.match(text) and (same_channel or linfo.kind == "list"):
+            if linfo.kind != "list" or linfo.site != info.site or linfo.canonical_url == here:
+                continue
+            same_channel = linfo.channel == info.channel
+            if NEXT_TEXT.match(text):
                 next_url = next_url or url
             if same_channel:
-                if url not in page_urls:
+                if linfo.list_page and url not in page_urls:
                     page_urls.append(url)
                 if LAST_TEXT.match(text):
                     last_n = linfo.list_page
-        if last_n is not None and info.kind == "list":
+        if last_n and info.kind == "list":
             for n in range(1, last_n + 1):
                 u = list_page_url(self.url, n)
                 if u not in page_urls:
                     page_urls.append(u)
-        page_urls = [u for u in page_urls if self.network.canonical_url(u) != self.network.canonical_url(self.url)]
-        if next_url and self.network.canonical_url(next_url) == self.network.canonical_url(self.url):
-            next_url = None          # the last page links 下一页 to itself
+        total = (last_n + 1) if last_n is not None else None
         if next_url or page_urls:
-            total = (last_n + 1) if last_n is not None else None
             return Pager("static", current, total, next_url, page_urls)
+        # Pager markup with nothing to follow: a single page, or the last page.
+        words = self._pager_words()
+        if words:
+            return Pager("static", current, total or words, None, [])
         return Pager("none", current)
+
+    def _pager_words(self) -> int | None:
+        """Total pages when the page shows pager words (上一页/下一页/共N页), else None."""
+        body = self.root.find("body")
+        for el in (body if body is not None else self.root).iter("div", "p", "span", "td", "ul"):
+            text = visible_text(el)
+            if len(text) > 200:
+                continue
+            m = PAGER_WORDS.search(text)
+            if m:
+                return int(m["total"]) if m["total"] else 1
+        return None
 
     def probe_url(self) -> str | None:
         """The next ``index_N.html`` to try when the page has no pager at all."""
