@@ -69,6 +69,7 @@ class StorePipeline:
                 exception=item.exception, site=item.site, channel=item.channel, referer=item.referer,
                 retryable=item.retryable)
             self.stats.inc_value("archiver/failures_stored")
+            self.stats.inc_value(f"archiver/failures/{item.kind}")
             if item.site:
                 self.stats.inc_value(f"archiver/failures_by_site/{item.site}")
         elif isinstance(item, LinkEntry):

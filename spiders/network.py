@@ -170,7 +170,6 @@ class NetworkSpider(scrapy.Spider):
     # ------------------------------------------------------------------ failures
     def _failure(self, url: str, meta: dict, *, kind: str, reason: str, status: int | None = None,
                  exception: str | None = None, retryable: bool = True) -> Failure:
-        self.crawler.stats.inc_value(f"archiver/failures/{kind}")
         return Failure(url=url, kind=kind, reason=reason, status=status, exception=exception,
                        site=meta.get("site"), channel=meta.get("channel"), referer=meta.get("referer"),
                        retryable=retryable)
