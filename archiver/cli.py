@@ -82,8 +82,6 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     settings.set("LOG_LEVEL", loglevel, priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
-    if quiet:
-        settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
     server = None
     if replica:
         from archiver.replica.server import ReplicaServer
@@ -97,6 +95,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         if not quiet:
             click.echo(f"replica of the network on {server.proxy_url} (state {state}); crawling it through that proxy",
                        err=True)
+    if quiet:
+        settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
     for k, v in (sets or {}).items():
         settings.set(k, v, priority="cmdline")
     t0 = time.monotonic()

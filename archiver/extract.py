@@ -26,7 +26,7 @@ MAX_PAGE_BYTES = 8 * 1024 * 1024     # bigger than any article page of the netwo
 class Extraction:
     url: str
     is_article: bool
-    page_type: str                       # article | list | challenge | soft404 | error | empty | not_html | oversized | malformed | other
+    page_type: str                       # article | list | challenge | soft404 | error | empty | not_html | oversized | mis_encoded | malformed | other
     reason: str = ""                     # why it is not an article
     canonical_url: str | None = None
     site: str | None = None
@@ -51,6 +51,7 @@ class Extraction:
     extraction: dict[str, dict] = field(default_factory=dict)   # field -> {method, raw}
     family: str | None = None
     encoding: str | None = None
+    encoding_note: str | None = None     # set when the declared charset was wrong
     list_articles: list[str] = field(default_factory=list)       # list pages: article URLs
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +78,7 @@ def _base(page: PageInput, page_type: str, reason: str = "") -> Extraction:
         site=site.id if site else host_site_id(parts.hostname or ""),
         site_name=site.name if site else None, channel=channel, channel_label=label,
         url_date=info.url_date or url_date(page.url), doc_id=doc_id, encoding=page.encoding,
+        encoding_note=page.encoding_note,
     )
 
 
@@ -87,6 +89,8 @@ def extract_page(page: PageInput) -> Extraction:
     verdict = page.byte_verdict
     if not verdict.ok:
         return _base(page, verdict.kind, verdict.reason)
+    if page.mis_encoded:
+        return _base(page, "mis_encoded", page.encoding_note)
     try:
         root = page.root
     except (ValueError, UnicodeDecodeError) as e:

@@ -5,7 +5,7 @@ from archiver.extract import extract_bytes
 from archiver.items import ArticleRecord, Failure, FetchedPage
 
 # Page types that are a crawl failure (worth retrying later) vs. pages that are simply not articles.
-RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed"}
+RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed", "mis_encoded", "soft404"}
 
 
 class ExtractPipeline:

@@ -18,6 +18,10 @@ from archiver.sites import Network, Site, UrlInfo, load_network
 from . import detect
 from .dom import parse_html
 
+# A page whose declared charset leaves this many replacement characters is mis-encoded.
+MIS_ENCODED_MIN = 8
+MIS_ENCODED_RATIO = 0.002
+
 
 def response_from_bytes(url: str, body: bytes, headers: dict | None = None, status: int = 200,
                         encoding: str | None = None) -> TextResponse:
@@ -70,14 +74,40 @@ class PageInput:
         return self.url_info.site
 
     @cached_property
-    def text(self) -> str:
-        if isinstance(self.response, TextResponse):
-            return self.response.text
-        return HtmlResponse(url=self.url, body=self.response.body, headers=self.response.headers).text
+    def _decoded(self) -> tuple[str, str | None, str | None]:
+        """(text, encoding used, note). Scrapy decides first (header, BOM, meta, detection); when
+        its answer leaves many U+FFFD in the text, the page lied about its charset, and the two
+        encodings this network uses are tried strictly before giving up."""
+        resp = self.response
+        if not isinstance(resp, TextResponse):
+            resp = HtmlResponse(url=self.url, body=resp.body, headers=resp.headers)
+        text = resp.text
+        bad = text.count("\ufffd")
+        if bad < MIS_ENCODED_MIN or bad < len(text) * MIS_ENCODED_RATIO:
+            return text, resp.encoding, None
+        for enc in ("utf-8", "gb18030"):
+            try:
+                fixed = self.response.body.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            return fixed, enc, f"declared {resp.encoding} but the bytes are {enc}"
+        return text, resp.encoding, f"mis-encoded: {bad} undecodable characters as {resp.encoding}"
 
-    @cached_property
+    @property
+    def text(self) -> str:
+        return self._decoded[0]
+
+    @property
     def encoding(self) -> str | None:
-        return getattr(self.response, "encoding", None)
+        return self._decoded[1]
+
+    @property
+    def encoding_note(self) -> str | None:
+        return self._decoded[2]
+
+    @property
+    def mis_encoded(self) -> bool:
+        return bool(self.encoding_note and self.encoding_note.startswith("mis-encoded"))
 
     @cached_property
     def byte_verdict(self) -> detect.Verdict:

@@ -35,7 +35,7 @@ class Verdict:
 def check_bytes(status: int, headers: dict, body: bytes) -> Verdict:
     """Decide what we can before parsing: HTTP errors, empty bodies, non-HTML files."""
     ctype = (headers.get("content-type") or "").lower()
-    if not body or not body.strip():
+    if not body or not body.strip() or not body.lstrip(b"\xef\xbb\xbf\xff\xfe").strip():
         return Verdict("empty", f"HTTP {status} with an empty body")
     if status >= 400:
         if status in CHALLENGE_STATUSES and CHALLENGE_MARKERS.search(body[:20000].decode("latin-1")):
