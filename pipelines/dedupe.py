@@ -4,17 +4,13 @@ from __future__ import annotations
 from scrapy.exceptions import DropItem
 
 from archiver.items import ArticleRecord
+from pipelines.base import CrawlerPipeline
 
 
-class DedupePipeline:
+class DedupePipeline(CrawlerPipeline):
     def __init__(self, crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
+        super().__init__(crawler)
         self.seen: dict[str, str] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_item(self, item):
         if not isinstance(item, ArticleRecord):

@@ -6,16 +6,10 @@ from archiver.items import ArticleRecord, Failure, FetchedPage
 
 # Page types that are a crawl failure (worth retrying later) vs. pages that are simply not articles.
 RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed", "mis_encoded", "soft404"}
+from pipelines.base import CrawlerPipeline
 
 
-class ExtractPipeline:
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+class ExtractPipeline(CrawlerPipeline):
 
     def process_item(self, item):
         if not isinstance(item, FetchedPage):

@@ -6,16 +6,10 @@ from archiver.items import ArticleRecord, Failure
 REQUIRED = ("title", "body")
 COUNTED = ("title", "source", "author", "published_at", "body", "breadcrumb")
 MIN_BODY_CHARS = 20
+from pipelines.base import CrawlerPipeline
 
 
-class ValidatePipeline:
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+class ValidatePipeline(CrawlerPipeline):
 
     def process_item(self, item):
         if not isinstance(item, ArticleRecord):
