@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from archiver.extract import extract_bytes
 from archiver.items import ArticleRecord, Failure, FetchedPage
+from pipelines.base import CrawlerPipeline
 
 # Page types that are a crawl failure (worth retrying later) vs. pages that are simply not articles.
 RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed", "mis_encoded", "soft404"}
-from pipelines.base import CrawlerPipeline
 
 
 class ExtractPipeline(CrawlerPipeline):

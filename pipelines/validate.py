@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from archiver.items import ArticleRecord, Failure
+from pipelines.base import CrawlerPipeline
 
 REQUIRED = ("title", "body")
 COUNTED = ("title", "source", "author", "published_at", "body", "breadcrumb")
 MIN_BODY_CHARS = 20
-from pipelines.base import CrawlerPipeline
 
 
 class ValidatePipeline(CrawlerPipeline):
