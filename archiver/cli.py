@@ -45,7 +45,8 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
         f"crawl run {stats.get('archiver/run_id', '?')} {stats.get('finish_reason', '?')} in {elapsed:.1f} s: "
         f"status {report.status}",
         f"  pages fetched   {c['pages']} (list pages {c['list_pages']}, article pages {c['article_pages']})",
-        f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}",
+        f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}"
+        f", more URLs of known articles {c['articles_duplicate']}",
         f"  failures        {c['failures']}" + (f" ({fail_detail})" if fail_detail else ""),
         f"  link entries    {c['link_entries']} (files, WeChat posts, other hosts)",
     ]

@@ -30,6 +30,7 @@ def counts_from_stats(stats: Mapping[str, Any]) -> dict[str, int]:
         "articles_new": g("archiver/articles/new"),
         "articles_changed": g("archiver/articles/changed"),
         "articles_unchanged": g("archiver/articles/unchanged"),
+        "articles_duplicate": g("archiver/articles/duplicate"),   # new URL of an archived article (#4)
         "failures": g("archiver/failures_stored"),
         "link_entries": g("archiver/link_entries_new") + g("archiver/link_entries_seen"),
     }
@@ -40,7 +41,8 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None) -> Hea
     problems: list[str] = []
     if finish_reason and finish_reason != "finished":
         problems.append(f"crawl ended early ({finish_reason})")
-    articles = counts["articles_new"] + counts["articles_changed"] + counts["articles_unchanged"]
+    articles = (counts["articles_new"] + counts["articles_changed"] + counts["articles_unchanged"]
+                + counts["articles_duplicate"])
     if articles == 0:
         problems.append("no article was stored or seen")
     tried = counts["list_pages"] + counts["article_pages"] + counts["failures"]
