@@ -350,7 +350,7 @@ def test_every_canned_query_runs_on_an_archive(archive):
         rows = archive.db.execute(q["sql"], params).fetchall()
         if name != "article_revisions_for":          # no page has changed in this archive
             assert rows, name
-    assert archive.db.execute(queries["stories_mentioning"]["sql"], params).fetchone() == (1, 2, 2)
+    assert archive.db.execute(queries["stories_mentioning"]["sql"], params).fetchone() == (2, 3, 4)   # seed (2 pages) + meeting and its near-duplicate
 
 
 def test_stories_count_near_duplicates_once_and_articles_count_exact_copies_once(archive):
