@@ -283,8 +283,23 @@ def test_price_bulletins_of_consecutive_days_are_not_linked(archive):
     store(archive, page(PRICE_1))
     store(archive, page(PRICE_2))
     assert archive.count("near_duplicates") == 0
-    fa, fb = near.fingerprint(page(PRICE_1)[0]["body"]), near.fingerprint(page(PRICE_2)[0]["body"])
-    assert near.verify(fa, fb).reason.startswith("numbers differ")     # similar text, other numbers
+
+
+def test_the_dates_guard_keeps_another_days_event_apart():
+    body = page(PRICE_1)[0]["body"]
+    verdict = near.verify(near.fingerprint(body), near.fingerprint(body.replace("2月2日", "2月3日")))
+    assert not verdict.near and verdict.reason.startswith("dates differ") and verdict.containment > 0.9
+
+
+def test_the_dates_guard_lets_a_repost_drop_the_date():
+    body = page(MEETING)[0]["body"]
+    assert near.verify(near.fingerprint(body), near.fingerprint(body.replace("2月3日，", "近日，"))).near
+
+
+def test_the_numbers_guard_keeps_other_figures_apart():
+    same_day_other_prices = page(PRICE_2)[0]["body"].replace("2月3日", "2月2日")
+    verdict = near.verify(near.fingerprint(page(PRICE_1)[0]["body"]), near.fingerprint(same_day_other_prices))
+    assert not verdict.near and verdict.reason.startswith("numbers differ") and verdict.containment > 0.8
 
 
 def test_the_same_recurring_meeting_a_year_later_is_not_linked(archive):

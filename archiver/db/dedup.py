@@ -213,7 +213,7 @@ class DedupStore:
         if row is None or near.estimate(fp.signature, near.signature_from_bytes(row[0])) < near.PREFILTER:
             return []
         body = self.db.execute("select body from articles where id = ?", [cid]).fetchone()
-        verdict = near.verify(fp, near.fingerprint(body[0] if body else None))
+        verdict = near.verify(fp, near.fingerprint(body[0] if body else None, signature=False))
         if not verdict.near:
             return []
         a, b = sorted((article_id, cid))

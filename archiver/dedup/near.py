@@ -13,6 +13,8 @@ candidates, and an exact verification that decides.
   - shingle containment (the share of the shorter text's shingles found in the other) at least
     ``MIN_CONTAINMENT``, and Jaccard at least ``MIN_JACCARD``: a caption or a paragraph added to
     one copy keeps containment high, a different lead lowers both a little;
+  - the **dates guard**: when both texts name calendar days (``2月3日``), the days of one must
+    all be named by the other (a re-post may drop ``2月3日`` for ``近日``, never change it);
   - the **numbers guard**: the numbers of the text with fewer numbers (dates, prices, counts,
     years) must nearly all occur in the other (``MIN_NUMBER_CONTAINMENT``). Look-alike different
     stories of this network are boilerplate with other numbers: the same meeting a year later,
@@ -33,19 +35,19 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
-from .text import dedup_text, numbers, shingles
+from .text import dates, dedup_paragraphs, numbers, shingles, _WS
 
 SHINGLE = 5
 NUM_PERM = 64
 BANDS = 21
 ROWS = 3
 SEED = 20260210
-MIN_JACCARD = 0.5
+MIN_JACCARD = 0.4
 MIN_CONTAINMENT = 0.8
 MIN_NUMBER_CONTAINMENT = 0.9
 # Candidates whose estimated Jaccard (signature agreement) is far below MIN_JACCARD are not
 # verified exactly; the margin covers the estimate's error (sd ~0.06 at 64 permutations).
-PREFILTER = MIN_JACCARD - 0.25
+PREFILTER = MIN_JACCARD - 0.2
 METHOD = f"minhash-lsh k{SHINGLE} p{NUM_PERM} b{BANDS}x{ROWS}; exact verify"
 
 
@@ -63,6 +65,7 @@ class Fingerprint:
     text: str
     shingles: set[str]
     numbers: Counter
+    dates: frozenset
     signature: np.ndarray = field(repr=False)
 
     def band_keys(self) -> list[int]:
@@ -72,12 +75,18 @@ class Fingerprint:
         return self.signature.astype("<u4").tobytes()
 
 
-def fingerprint(body: str | None, *, text: str | None = None) -> Fingerprint:
-    text = dedup_text(body) if text is None else text
+def fingerprint(body: str | None, *, signature: bool = True) -> Fingerprint:
+    """Shingles, numbers, dates and (unless ``signature=False``, for verification only) the MinHash."""
+    paragraphs = dedup_paragraphs(body)
+    spaced = "\n".join(paragraphs)
+    text = _WS.sub("", spaced)
     sh = shingles(text, SHINGLE)
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc, permutations=_permutations(), scheme="affine32")
-    m.update_batch(sh)
-    return Fingerprint(text, sh, Counter(numbers(text)), m.hashvalues.copy())
+    sig = np.zeros(0, dtype=np.uint32)
+    if signature:
+        m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc, permutations=_permutations(), scheme="affine32")
+        m.update_batch(sh)
+        sig = m.hashvalues.copy()
+    return Fingerprint(text, sh, Counter(numbers(spaced)), dates(text), sig)
 
 
 def signature_from_bytes(blob: bytes) -> np.ndarray:
@@ -132,6 +141,8 @@ def verify(a: Fingerprint, b: Fingerprint) -> Verdict:
         return Verdict(False, 1.0, 1.0, 1.0, "identical text: an exact duplicate, not a near one")
     if cont < MIN_CONTAINMENT or jac < MIN_JACCARD:
         return Verdict(False, jac, cont, num, "texts differ")
+    if a.dates and b.dates and not (a.dates <= b.dates or b.dates <= a.dates):
+        return Verdict(False, jac, cont, num, "dates differ (another day's event)")
     if num < MIN_NUMBER_CONTAINMENT:
         return Verdict(False, jac, cont, num, "numbers differ (dates, prices or counts)")
     return Verdict(True, jac, cont, num, "near duplicate")

@@ -62,12 +62,16 @@ def _strip_credits(paragraphs: list[str]) -> list[str]:
     return [p for p in out if p]
 
 
+def dedup_paragraphs(body: str | None) -> list[str]:
+    """The body's paragraphs, folded, credits and info-line residues removed, inner spaces kept as one."""
+    if not body:
+        return []
+    return _strip_credits([_WS.sub(" ", p).strip() for p in _fold(body).split("\n")])
+
+
 def dedup_text(body: str | None) -> str:
     """The body as deduplication sees it: folded, credits and info-line residues removed, no spaces."""
-    if not body:
-        return ""
-    paragraphs = [_WS.sub(" ", p).strip() for p in _fold(body).split("\n")]
-    return _WS.sub("", "".join(_strip_credits(paragraphs)))
+    return _WS.sub("", "".join(dedup_paragraphs(body)))
 
 
 def title_text(title: str | None) -> str:
@@ -88,8 +92,23 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 
 
 def numbers(text: str) -> list[str]:
-    """The numbers of a normalised text in order (dates, prices, counts): look-alike stories differ here."""
+    """The numbers of a text in order (dates, prices, counts): look-alike stories differ here.
+
+    Read it from paragraphs that keep their spaces (table cells ``23380 0`` are two numbers)."""
     return _DIGITS.findall(text)
+
+
+_DATE = re.compile(r"(?:(\d{4})[年./-])?(\d{1,2})[月./-](\d{1,2})[日号]?")
+
+
+def dates(text: str) -> frozenset[str]:
+    """The calendar days a normalised text names (``2月3日``, ``2026年2月3日``, ``2026-02-03``) as ``M-D``."""
+    out = set()
+    for m in _DATE.finditer(text):
+        month, day = int(m.group(2)), int(m.group(3))
+        if 1 <= month <= 12 and 1 <= day <= 31 and (m.group(1) or "日" in m.group(0) or "号" in m.group(0)):
+            out.add(f"{month}-{day}")
+    return frozenset(out)
 
 
 def shingles(text: str, k: int) -> set[str]:
