@@ -202,6 +202,20 @@ def paragraph_pool() -> list[str]:
     return pool
 
 
+_CLAUSE = re.compile(r"[^，。；]+[，。；]")
+
+
+def clause_pool(paragraphs: list[str]) -> list[str]:
+    return sorted({c for p in paragraphs for c in _CLAUSE.findall(p) if len(c) >= 6})
+
+
+def new_paragraph(clauses: list[str], rng: random.Random) -> str:
+    """A paragraph of 3-6 clauses drawn from the fixtures' text, figures renumbered: the network's
+    vocabulary and boilerplate, but (like real stories) hardly ever the same paragraph twice."""
+    text = "".join(renumber(c, rng) for c in rng.sample(clauses, rng.randrange(3, 7)))
+    return text[:-1] + "。"
+
+
 def renumber(text: str, rng: random.Random) -> str:
     return _NUM.sub(lambda m: str(rng.randrange(10 ** (len(m.group()) - 1) if len(m.group()) > 1 else 0,
                                                 10 ** len(m.group()))), text)
@@ -215,7 +229,7 @@ def near_edit(paras: list[str], kind: str, pool: list[str], rng: random.Random) 
     if kind == "caption":
         p.insert(rng.randrange(1, len(p)), "图为" + rng.choice(["会议现场", "签约现场", "调研现场", "活动现场"]) + "。")
     elif kind in ("paragraph_added", "headline+paragraph"):
-        p.insert(len(p) - 1, rng.choice(pool))
+        p.insert(len(p) - 1, renumber(rng.choice(pool), rng))
     elif kind == "paragraph_dropped":
         del p[rng.randrange(1, len(p))]
     elif kind == "lead":
@@ -233,6 +247,7 @@ def synthetic(n: int, seed: int = 4):
     """Yield (key, record, truth) for n synthetic articles; truth = (kind, key of the original or None)."""
     rng = random.Random(seed)
     pool = paragraph_pool()
+    clauses = clause_pool(pool)
     net = load_network()
     sites = [s for s in net.sites if s.channels]
     bases: list[tuple[str, list[str], str, str]] = []
@@ -261,7 +276,7 @@ def synthetic(n: int, seed: int = 4):
             m, d = rng.randrange(1, 13), rng.randrange(1, 29)
             org, topic = rng.choice(ORGS), rng.choice(TOPICS)
             lead = f"{m}月{d}日，{org}召开{rng.randrange(2020, 2027)}年{topic}，总结工作，部署第{rng.randrange(1, 5)}阶段重点任务。"
-            paras = [lead] + [renumber(p, rng) for p in rng.sample(pool, rng.randrange(4, 9))]
+            paras = [lead] + [new_paragraph(clauses, rng) for _ in range(rng.randrange(4, 9))]
             title = f"{org}召开{topic}"
             key = url
             bases.append((key, paras, title, url))
