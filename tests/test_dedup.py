@@ -376,3 +376,17 @@ def test_stories_count_near_duplicates_once_and_articles_count_exact_copies_once
     assert con.execute("select count(*) from articles").fetchone()[0] == 3
     assert con.execute("select count(*) from stories").fetchone()[0] == 3
     assert isinstance(con.conn, sqlite3.Connection)
+
+
+def test_the_dedup_command_is_idempotent(tmp_path):
+    from click.testing import CliRunner
+
+    from archiver.cli import main
+    db = tmp_path / "a.db"
+    a = Archive.open(db)
+    store(a, page(SEED))
+    a.close()
+    first = CliRunner().invoke(main, ["dedup", "--db", str(db)])
+    assert first.exit_code == 0 and "merged 0" in first.output
+    assert "indexed 0" in CliRunner().invoke(main, ["dedup", "--db", str(db)]).output
+    assert CliRunner().invoke(main, ["dedup", "--db", str(tmp_path / "none.db")]).exit_code == 2

@@ -93,11 +93,14 @@ def up(db):
                                first_run_id, last_run_id)
         select id, url, canonical_url, site, channel, title, source, published_at, doc_id, url_date, content_hash,
                raw_page_id, 1, first_seen, last_seen, last_changed, first_run_id, last_run_id from articles""")
-    # body_key needs Python (the normalisation rule); fill it for the backfilled rows.
+    # body_key (the normalisation rule) and site_role (the registry) need Python.
+    from archiver.db.dedup import site_role
     from archiver.dedup.text import body_key
-    rows = db.execute("select s.id, a.body, a.title from sightings s join articles a on a.id = s.article_id").fetchall()
-    for sid, body, title in rows:
-        db.execute("update sightings set body_key = ? where id = ?", [body_key(body, title), sid])
+    rows = db.execute("select s.id, a.body, a.title, a.site from sightings s "
+                      "join articles a on a.id = s.article_id").fetchall()
+    for sid, body, title, site in rows:
+        db.execute("update sightings set body_key = ?, site_role = ? where id = ?",
+                   [body_key(body, title), site_role(site), sid])
 
     for name, sql in VIEWS.items():
         db.execute(f"create view {name} as {sql}")
