@@ -19,6 +19,7 @@ article row takes the new primary's fields and the former primary keeps its text
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from archiver.dedup import near
@@ -194,24 +195,28 @@ class DedupStore:
         if fp.shingles:
             keys = fp.band_keys()
             marks = ",".join("?" * len(keys))
-            candidates = [r[0] for r in self.db.execute(
-                f"select distinct article_id from dedup_lsh where key in ({marks}) and article_id != ?",
-                [*keys, article_id])]
-            for cid in sorted(candidates):
-                links += self._verify_and_link(article_id, fp, cid, now)
-            self.db.execute("insert into dedup_signatures (article_id, method, signature, shingles, numbers) "
-                            "values (?, ?, ?, ?, ?)",
+            # One query for every candidate's stored features; the cheap exact checks (size, dates,
+            # numbers) and the signature estimate run before any candidate's text is read.
+            rows = self.db.execute(
+                f"select article_id, signature, shingles, numbers, dates from dedup_signatures where article_id in "
+                f"(select article_id from dedup_lsh where key in ({marks})) and article_id != ? order by article_id",
+                [*keys, article_id]).fetchall()
+            for cid, sig, n_shingles, numbers, dates in rows:
+                other = near.Features(n_shingles, Counter(json.loads(numbers or "[]")),
+                                      frozenset(json.loads(dates or "[]")), near.signature_from_bytes(sig))
+                if near.prescreen(fp, other):
+                    links += self._verify_and_link(article_id, fp, cid, now)
+            self.db.execute("insert into dedup_signatures (article_id, method, signature, shingles, numbers, dates) "
+                            "values (?, ?, ?, ?, ?, ?)",
                             [article_id, near.METHOD, fp.signature_bytes(), len(fp.shingles),
-                             json.dumps(sorted(fp.numbers.elements()), ensure_ascii=False)])
+                             json.dumps(sorted(fp.numbers.elements()), ensure_ascii=False),
+                             json.dumps(sorted(fp.dates))])
             self.db.conn.executemany("insert or ignore into dedup_lsh (key, article_id) values (?, ?)",
-                                [(k, article_id) for k in keys])
+                                     [(k, article_id) for k in keys])
         self._recompute_stories({article_id, *neighbours, *(c for c, _ in links)})
         return links
 
     def _verify_and_link(self, article_id: int, fp, cid: int, now: str) -> list[tuple[int, float]]:
-        row = self.db.execute("select signature from dedup_signatures where article_id = ?", [cid]).fetchone()
-        if row is None or near.estimate(fp.signature, near.signature_from_bytes(row[0])) < near.PREFILTER:
-            return []
         body = self.db.execute("select body from articles where id = ?", [cid]).fetchone()
         verdict = near.verify(fp, near.fingerprint(body[0] if body else None, signature=False))
         if not verdict.near:

@@ -109,6 +109,33 @@ def estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
+class Features:
+    """What the archive keeps of an indexed article (``dedup_signatures``): enough to reject most
+    LSH candidates without reading their text."""
+    shingles: int
+    numbers: Counter
+    dates: frozenset
+    signature: np.ndarray
+
+
+def prescreen(fp: Fingerprint, other: Features) -> bool:
+    """False when ``verify`` would certainly (or, for the estimate, almost certainly) say no.
+
+    Exact: Jaccard cannot exceed the ratio of the two shingle counts, and the dates and numbers
+    guards read the same stored features. Estimated: the signature agreement is far below
+    ``MIN_JACCARD`` (``PREFILTER`` leaves a margin of over three standard deviations).
+    """
+    small, large = sorted((len(fp.shingles), other.shingles))
+    if not small or small / large < MIN_JACCARD:
+        return False
+    if fp.dates and other.dates and not (fp.dates <= other.dates or other.dates <= fp.dates):
+        return False
+    if number_containment(fp.numbers, other.numbers) < MIN_NUMBER_CONTAINMENT:
+        return False
+    return estimate(fp.signature, other.signature) >= PREFILTER
+
+
+@dataclass(frozen=True)
 class Verdict:
     near: bool
     jaccard: float

@@ -75,7 +75,7 @@ def up(db):
     db["near_duplicates"].create_index(["article_id_b"])
 
     db["dedup_signatures"].create({
-        "article_id": int, "method": str, "signature": bytes, "shingles": int, "numbers": str,
+        "article_id": int, "method": str, "signature": bytes, "shingles": int, "numbers": str, "dates": str,
     }, pk="article_id", foreign_keys=[("article_id", "articles", "id")])
     db.execute("create table dedup_lsh (key integer not null, article_id integer not null, "
                "primary key (key, article_id)) without rowid")
