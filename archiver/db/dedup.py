@@ -195,16 +195,16 @@ class DedupStore:
         if fp.shingles:
             keys = fp.band_keys()
             marks = ",".join("?" * len(keys))
-            # One query for every candidate's stored features; the cheap exact checks (size, dates,
-            # numbers) and the signature estimate run before any candidate's text is read.
+            # One query for every candidate's signature; the cheap checks (size, signature estimate,
+            # then the dates and numbers guards on stored features) run before any text is read.
             rows = self.db.execute(
-                f"select article_id, signature, shingles, numbers, dates from dedup_signatures where article_id in "
+                f"select article_id, signature, shingles from dedup_signatures where article_id in "
                 f"(select article_id from dedup_lsh where key in ({marks})) and article_id != ? order by article_id",
                 [*keys, article_id]).fetchall()
-            for cid, sig, n_shingles, numbers, dates in rows:
-                other = near.Features(n_shingles, Counter(json.loads(numbers or "[]")),
-                                      frozenset(json.loads(dates or "[]")), near.signature_from_bytes(sig))
-                if near.prescreen(fp, other):
+            for cid in near.prescreen_estimates(fp, rows):
+                numbers, dates = self.db.execute("select numbers, dates from dedup_signatures where article_id = ?",
+                                                 [cid]).fetchone()
+                if near.prescreen_guards(fp, Counter(json.loads(numbers or "[]")), frozenset(json.loads(dates or "[]"))):
                     links += self._verify_and_link(article_id, fp, cid, now)
             self.db.execute("insert into dedup_signatures (article_id, method, signature, shingles, numbers, dates) "
                             "values (?, ?, ?, ?, ?, ?)",

@@ -5,14 +5,15 @@ candidates, and an exact verification that decides.
   A MinHash signature of ``NUM_PERM`` values (datasketch, scheme ``affine32``, fixed seed) is
   split into ``BANDS`` bands of ``ROWS`` values; each band hashes to one 64-bit LSH key.
 * **Candidates.** Two articles are candidates when they share an LSH key. The chance of that is
-  ``1 - (1 - J**ROWS)**BANDS`` for Jaccard similarity ``J``; the parameters put it above 99% for
-  the similarities of real near-duplicates (bench/dedup.py measures it). The keys live in the
+  ``1 - (1 - J**ROWS)**BANDS`` for Jaccard similarity ``J``: 94% at 0.5, above 99% from 0.6
+  (the labelled near-duplicates are at 0.74 and above; bench/dedup.py prints the curve). The keys live in the
   archive (``dedup_lsh``), so a new article is checked against every earlier one with one
   indexed query, and the cost of deduplicating n articles grows near-linearly.
 * **Verification** (``verify``) decides with exact set measures, not the estimate:
   - shingle containment (the share of the shorter text's shingles found in the other) at least
     ``MIN_CONTAINMENT``, and Jaccard at least ``MIN_JACCARD``: a caption or a paragraph added to
-    one copy keeps containment high, a different lead lowers both a little;
+    one copy keeps containment high, a different lead lowers both a little; a copy cut to less
+    than about 40% of the other is not linked;
   - the **dates guard**: when both texts name calendar days (``2月3日``), the days of one must
     all be named by the other (a re-post may drop ``2月3日`` for ``近日``, never change it);
   - the **numbers guard**: the numbers of the text with fewer numbers (dates, prices, counts,
@@ -35,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
-from .text import dates, dedup_paragraphs, numbers, shingles, _WS
+from .text import dates, dedup_paragraphs, numbers, shingles
 
 SHINGLE = 5
 NUM_PERM = 64
@@ -79,7 +80,7 @@ def fingerprint(body: str | None, *, signature: bool = True) -> Fingerprint:
     """Shingles, numbers, dates and (unless ``signature=False``, for verification only) the MinHash."""
     paragraphs = dedup_paragraphs(body)
     spaced = "\n".join(paragraphs)
-    text = _WS.sub("", spaced)
+    text = spaced.replace("\n", "").replace(" ", "")      # = dedup_text(body): paragraphs hold single spaces
     sh = shingles(text, SHINGLE)
     sig = np.zeros(0, dtype=np.uint32)
     if signature:
@@ -108,31 +109,29 @@ def estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
 
 
-@dataclass(frozen=True)
-class Features:
-    """What the archive keeps of an indexed article (``dedup_signatures``): enough to reject most
-    LSH candidates without reading their text."""
-    shingles: int
-    numbers: Counter
-    dates: frozenset
-    signature: np.ndarray
+def prescreen_estimates(fp: Fingerprint, candidates: list[tuple[int, bytes, int]]) -> list[int]:
+    """The candidates ``(id, signature bytes, shingle count)`` that ``verify`` might accept.
 
-
-def prescreen(fp: Fingerprint, other: Features) -> bool:
-    """False when ``verify`` would certainly (or, for the estimate, almost certainly) say no.
-
-    Exact: Jaccard cannot exceed the ratio of the two shingle counts, and the dates and numbers
-    guards read the same stored features. Estimated: the signature agreement is far below
-    ``MIN_JACCARD`` (``PREFILTER`` leaves a margin of over three standard deviations).
+    Dropped, all candidates at once: those whose shingle counts differ too much (Jaccard cannot
+    exceed the ratio of the two counts: exact), and those whose signature agreement is far below
+    ``MIN_JACCARD`` (``PREFILTER`` leaves over three standard deviations of the estimate).
     """
-    small, large = sorted((len(fp.shingles), other.shingles))
-    if not small or small / large < MIN_JACCARD:
+    if not candidates or not fp.shingles:
+        return []
+    ids = np.array([c[0] for c in candidates])
+    sizes = np.array([c[2] or 0 for c in candidates], dtype=float)
+    sigs = np.frombuffer(b"".join(c[1] for c in candidates), dtype="<u4").reshape(len(candidates), -1)
+    n = len(fp.shingles)
+    ratio = np.minimum(sizes, n) / np.maximum(np.maximum(sizes, n), 1)
+    agree = (sigs == fp.signature).mean(axis=1)
+    return [int(i) for i in ids[(ratio >= MIN_JACCARD) & (agree >= PREFILTER)]]
+
+
+def prescreen_guards(fp: Fingerprint, other_numbers: Counter, other_dates: frozenset) -> bool:
+    """The dates and numbers guards of ``verify``, on the features the archive stores."""
+    if fp.dates and other_dates and not (fp.dates <= other_dates or other_dates <= fp.dates):
         return False
-    if fp.dates and other.dates and not (fp.dates <= other.dates or other.dates <= fp.dates):
-        return False
-    if number_containment(fp.numbers, other.numbers) < MIN_NUMBER_CONTAINMENT:
-        return False
-    return estimate(fp.signature, other.signature) >= PREFILTER
+    return number_containment(fp.numbers, other_numbers) >= MIN_NUMBER_CONTAINMENT
 
 
 @dataclass(frozen=True)
