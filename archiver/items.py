@@ -63,3 +63,23 @@ class LinkEntry:
     list_date: str | None = None
     site: str | None = None
     channel: str | None = None
+
+
+# ---------------------------------------------------------------- incremental crawls (issue #6)
+@dataclass
+class ArticleRevalidated:
+    """A conditional request for an archived article answered 304: it is unchanged."""
+    url: str
+    canonical_url: str
+    site: str | None = None
+    channel: str | None = None
+
+
+@dataclass
+class ChannelValidators:
+    """Validators of a channel's first list page, saved when the run finishes its walk."""
+    url: str
+    site: str | None
+    channel: str | None
+    etag: str | None = None
+    last_modified: str | None = None
