@@ -65,7 +65,7 @@ class NetworkSpider(scrapy.Spider):
         self.network = load_network(registry)
         self._sites_arg = sites
         self._mode_arg = mode
-        self._list_pages: dict[tuple[str, str], int] = {}
+        self._list_pages: dict[tuple[str, str], set[str]] = {}
         self._walks: dict[tuple, ChannelWalk] = {}
         self.incomplete_channels: set[tuple[str, str | None]] = set()   # pager budget exhausted
         self.reader: ArchiveReader | None = None
@@ -261,7 +261,7 @@ class NetworkSpider(scrapy.Spider):
         if pager.style == "none":
             nxt = lst.probe_url()
             if nxt and lst.article_links:
-                if self._budget(key):
+                if self._budget(key, nxt):
                     yield self._list_request(nxt, site_id, channel, page=pager.current + 1, probe=True,
                                              referer=response.url)
             return
@@ -272,7 +272,7 @@ class NetworkSpider(scrapy.Spider):
             info = self.network.classify(url)
             if info.site is None or info.site.id != site_id:
                 continue
-            if self._budget(key):
+            if self._budget(key, url):
                 yield self._list_request(url, site_id, channel, page=info.list_page or 0, referer=response.url)
 
     def _follow_incremental(self, lst: ListPage, response: Response, site_id: str, channel: str | None,
@@ -293,17 +293,21 @@ class NetworkSpider(scrapy.Spider):
         info = self.network.classify(nxt)
         if info.site is None or info.site.id != site_id:
             return
-        if self._budget((site_id, channel or response.url)):
+        if self._budget((site_id, channel or response.url), nxt):
             yield self._list_request(nxt, site_id, channel, page=info.list_page or pager.current + 1,
                                      probe=pager.style == "none", referer=response.url, walk=walk_key)
 
-    def _budget(self, key) -> bool:
-        n = self._list_pages.get(key, 0) + 1
-        self._list_pages[key] = n
-        if n > self.max_list_pages:
+    def _budget(self, key, url: str) -> bool:
+        """At most ARCHIVER_MAX_LIST_PAGES distinct list pages per channel (every createPageHTML page
+        names every other page: count URLs, not links)."""
+        seen = self._list_pages.setdefault(key, set())
+        if url in seen:
+            return True
+        if len(seen) >= self.max_list_pages:
             self.crawler.stats.inc_value("archiver/pager/budget_exhausted")
             self.incomplete_channels.add(key)
             return False
+        seen.add(url)
         return True
 
     # ------------------------------------------------------------------ articles
