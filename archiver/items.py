@@ -76,8 +76,13 @@ class ArticleRevalidated:
 
 
 @dataclass
-class ChannelValidators:
-    """Validators of a channel's first list page, saved when the run finishes its walk."""
+class ChannelWalkStarted:
+    """A run began walking a channel (its first list page answered 200).
+
+    The store records the start at once; the validators are saved, and the walk marked complete,
+    only when the run finishes. A walk started but never completed (a killed run) makes the next
+    run read the whole pager again (a resume walk), so no unarchived row is left behind.
+    """
     url: str
     site: str | None
     channel: str | None

@@ -25,7 +25,7 @@ from archiver.db.archive import RawResponse
 from archiver.db.crawlstate import CrawlState
 from archiver.health import SiteHistory, assess, extraction_failure, run_columns
 from archiver.incremental import next_retry_at
-from archiver.items import ArticleRecord, ArticleRevalidated, ChannelValidators, Failure, LinkEntry
+from archiver.items import ArticleRecord, ArticleRevalidated, ChannelWalkStarted, Failure, LinkEntry
 
 
 def utc_now() -> str:
@@ -42,7 +42,7 @@ class StorePipeline:
         self.lock: archive_lock.ArchiveLock | None = None
         self.run_id: int | None = None
         self.history: SiteHistory | None = None
-        self.channel_validators: dict[str, ChannelValidators] = {}
+        self.channel_walks: dict[str, ChannelWalkStarted] = {}
         s = crawler.settings
         self.backoff = {"base": s.getfloat("ARCHIVER_RETRY_BACKOFF_BASE", 1800.0),
                         "factor": s.getfloat("ARCHIVER_RETRY_BACKOFF_FACTOR", 2.0),
@@ -103,8 +103,9 @@ class StorePipeline:
                 self._count(item.site, "articles_revalidated")
             else:   # a 304 for an article the archive does not hold (deleted by hand?)
                 self.stats.inc_value("archiver/articles/revalidated_unknown")
-        elif isinstance(item, ChannelValidators):
-            self.channel_validators[item.url] = item
+        elif isinstance(item, ChannelWalkStarted):
+            self.state.walk_started(item.url, site=item.site, channel=item.channel, now=now, run_id=self.run_id)
+            self.channel_walks[item.url] = item
         elif isinstance(item, Failure):
             with self.archive.db.atomic():
                 attempts = self.archive.record_failure(
@@ -132,15 +133,17 @@ class StorePipeline:
         if site:
             self.stats.inc_value(f"archiver/site/{site}/{name}")
 
-    def _save_channel_validators(self, spider, now: str) -> int:
+    def _complete_channel_walks(self, spider, now: str) -> int:
+        """Validators of the channels walked to the end, and their walks marked complete."""
         incomplete = getattr(spider, "incomplete_channels", set())
         saved = 0
         with self.archive.db.atomic():
-            for v in self.channel_validators.values():
+            for v in self.channel_walks.values():
                 if (v.site, v.channel) in incomplete or (v.site, v.url) in incomplete:
                     continue
                 saved += self.state.save_validators(v.url, kind="list", etag=v.etag, last_modified=v.last_modified,
                                                     now=now, run_id=self.run_id)
+                self.state.walk_completed(v.url, now=now, run_id=self.run_id)
         return saved
 
     def spider_closed(self, spider, reason):
@@ -149,7 +152,7 @@ class StorePipeline:
         now = utc_now()
         if reason == "finished":
             # Only a run that walked its channels to the end may tell the next one "unchanged → stop".
-            self.stats.set_value("archiver/channel_validators_saved", self._save_channel_validators(spider, now))
+            self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(spider, now))
         stats = self.crawler.stats.get_stats()
         report = assess(stats, self.crawler.settings, finish_reason=reason, history=self.history)
         self.stats.set_value("archiver/health", report.status)

@@ -35,7 +35,7 @@ from twisted.python.failure import Failure as TwistedFailure
 
 from archiver.db.crawlstate import ArchiveReader, validators_from_headers
 from archiver.incremental import MODES, ChannelWalk, conditional_headers
-from archiver.items import ArticleRevalidated, ChannelValidators, Failure, FetchedPage, LinkEntry
+from archiver.items import ArticleRevalidated, ChannelWalkStarted, Failure, FetchedPage, LinkEntry
 from archiver.pages import detect
 from archiver.pages.base import PageInput
 from archiver.pages.lists import ListPage
@@ -125,13 +125,14 @@ class NetworkSpider(scrapy.Spider):
             self.reader = ArchiveReader(self.db_path)
         entries: set[str] = set()
         for site in self.selected_sites:
-            for channel in site.channels:
-                url = channel.list_url(site)
+            starts = [(c.list_url(site), c.path) for c in site.channels] + [(u, None) for u in site.extra_start_urls]
+            for url, channel in starts:
                 entries.add(url)
-                yield self._list_request(url, site.id, channel.path, page=0, entry=True)
-            for url in site.extra_start_urls:
-                entries.add(url)
-                yield self._list_request(url, site.id, None, page=0, entry=True)
+                # A walk that an earlier run started but never completed (killed): read it all again.
+                resume = self.incremental and self.reader is not None and self.reader.needs_resume(url)
+                if resume:
+                    self.crawler.stats.inc_value("archiver/incremental/resumed_channels")
+                yield self._list_request(url, site.id, channel, page=0, entry=True, resume=resume)
         for request in self._retry_requests(entries):
             yield request
 
@@ -155,11 +156,13 @@ class NetworkSpider(scrapy.Spider):
                                          walk=("retry", f["url"]))
 
     def _list_request(self, url: str, site: str, channel: str | None, page: int, probe: bool = False,
-                      referer: str | None = None, entry: bool = False, walk: tuple | None = None) -> scrapy.Request:
+                      referer: str | None = None, entry: bool = False, walk: tuple | None = None,
+                      resume: bool = False) -> scrapy.Request:
         meta: dict[str, Any] = {"archiver": {"kind": "list", "site": site, "channel": channel, "page": page,
-                                             "probe": probe, "referer": referer, "entry": entry, "walk": walk}}
+                                             "probe": probe, "referer": referer, "entry": entry, "walk": walk,
+                                             "resume": resume}}
         headers = {}
-        if entry and self.incremental and self.reader is not None:
+        if entry and self.incremental and self.reader is not None and not resume:
             # "Changed since the last complete walk of this channel?" A 304 ends the channel.
             headers = conditional_headers(self.reader.validators(url))
             meta["handle_httpstatus_list"] = [304]
@@ -219,9 +222,9 @@ class NetworkSpider(scrapy.Spider):
         if meta.get("entry"):
             etag, last_modified = validators_from_headers(
                 (k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs)
-            # Saved by the store step only if this run finishes (see StorePipeline.spider_closed).
-            yield ChannelValidators(url=response.url, site=site_id, channel=channel, etag=etag,
-                                    last_modified=last_modified)
+            # The store records the start now; validators only if this run finishes its walks.
+            yield ChannelWalkStarted(url=response.url, site=site_id, channel=channel, etag=etag,
+                                     last_modified=last_modified)
         row_info = {r.url: r for r in lst.rows}
         unarchived = 0
         for url in articles:
@@ -234,7 +237,7 @@ class NetworkSpider(scrapy.Spider):
                 known = self.reader.known(info.canonical_url or url, url)
                 if known == "article":
                     stats.inc_value("archiver/incremental/archived_rows")
-                    if self.revalidate_known:
+                    if self.revalidate_known and not meta.get("resume"):
                         yield self._article_request(url, info, referer=response.url, row=row, revalidate=True)
                     continue
                 if known == "failure":           # retried on its own back-off schedule
@@ -247,16 +250,17 @@ class NetworkSpider(scrapy.Spider):
             yield LinkEntry(url=row.url, kind=row.kind, title=row.title, list_url=response.url,
                             list_date=row.date, site=site_id, channel=channel)
 
-        yield from self._follow_pager(lst, response, site_id, channel, unarchived, meta.get("walk"))
+        yield from self._follow_pager(lst, response, site_id, channel, unarchived, meta.get("walk"),
+                                      bool(meta.get("resume")))
 
     def _follow_pager(self, lst: ListPage, response: Response, site_id: str, channel: str | None,
-                      unarchived: int = 0, walk_key: tuple | None = None):
+                      unarchived: int = 0, walk_key: tuple | None = None, resume: bool = False):
         stats = self.crawler.stats
         pager = lst.pager
         stats.inc_value(f"archiver/pager/{pager.style}")
         key = (site_id, channel or response.url)
         if self.incremental:
-            yield from self._follow_incremental(lst, response, site_id, channel, unarchived, walk_key or key)
+            yield from self._follow_incremental(lst, response, site_id, channel, unarchived, walk_key or key, resume)
             return
         if pager.style == "none":
             nxt = lst.probe_url()
@@ -276,11 +280,15 @@ class NetworkSpider(scrapy.Spider):
                 yield self._list_request(url, site_id, channel, page=info.list_page or 0, referer=response.url)
 
     def _follow_incremental(self, lst: ListPage, response: Response, site_id: str, channel: str | None,
-                            unarchived: int, walk_key: tuple):
-        """One page at a time: the next page only after this one was judged (ChannelWalk)."""
+                            unarchived: int, walk_key: tuple, resume: bool = False):
+        """One page at a time: the next page only after this one was judged (ChannelWalk).
+
+        A resume walk (the last walk of this channel was killed) reads every page: the rows that
+        run archived are not a prefix of the channel, so "only archived rows here" proves nothing.
+        """
         stats = self.crawler.stats
         walk = self._walks.setdefault(walk_key, ChannelWalk(margin=self.margin))
-        if not walk.judge(unarchived):
+        if not walk.judge(unarchived) and not resume:
             stats.inc_value("archiver/incremental/walk_stopped")
             return
         pager = lst.pager
@@ -295,7 +303,7 @@ class NetworkSpider(scrapy.Spider):
             return
         if self._budget((site_id, channel or response.url), nxt):
             yield self._list_request(nxt, site_id, channel, page=info.list_page or pager.current + 1,
-                                     probe=pager.style == "none", referer=response.url, walk=walk_key)
+                                     probe=pager.style == "none", referer=response.url, walk=walk_key, resume=resume)
 
     def _budget(self, key, url: str) -> bool:
         """At most ARCHIVER_MAX_LIST_PAGES distinct list pages per channel (every createPageHTML page

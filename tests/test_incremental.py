@@ -15,7 +15,7 @@ from archiver.db.archive import RawResponse
 from archiver.db.crawlstate import ArchiveReader, CrawlState, validators_from_headers
 from archiver.health import SiteHistory, assess, site_counts_from_stats
 from archiver.incremental import ChannelWalk, conditional_headers, next_retry_at, retry_delay
-from archiver.items import ArticleRevalidated, ChannelValidators, FetchedPage
+from archiver.items import ArticleRevalidated, ChannelWalkStarted, FetchedPage
 from spiders.network import NetworkSpider
 from tests.fixture_cases import all_cases
 
@@ -234,6 +234,11 @@ class FakeReader:
     def validators(self, url):
         return self._validators.get(url)
 
+    def needs_resume(self, url):
+        return url in self.resume
+
+    resume: set = set()
+
     def due_failures(self, *a, **k):
         return iter(())
 
@@ -277,7 +282,7 @@ def test_an_incremental_list_page_fetches_new_rows_and_revalidates_archived_ones
     assert reval[rows[3]].meta["handle_httpstatus_list"] == [304]
     lists = [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_list]
     assert lists == ["https://www.chalco.com.cn/xwdt/gsyw/index_1.html"]    # one page at a time
-    assert [type(x) for x in out if isinstance(x, ChannelValidators)] == [ChannelValidators]
+    assert [type(x) for x in out if isinstance(x, ChannelWalkStarted)] == [ChannelWalkStarted]
 
 
 def test_the_walk_stops_after_the_margin():
@@ -289,6 +294,45 @@ def test_the_walk_stops_after_the_margin():
     second = list(spider.parse_list(list_response("https://www.chalco.com.cn/xwdt/gsyw/index_1.html", walk=("w",))))
     assert not [r for r in second if isinstance(r, Request)]
     assert spider.crawler.stats.get_value("archiver/incremental/walk_stopped") == 1
+
+
+def test_a_resume_walk_reads_every_page_and_fetches_only_unarchived_rows():
+    """After a killed run the archived rows are not a prefix of the channel: read the whole pager."""
+    rows = case(CHALCO_LIST).expected["articles"] + \
+        case("https://www.chalco.com.cn/xwdt/gsyw/index_1.html").expected["articles"]
+    reader = FakeReader(archived=rows, validators={CHALCO_LIST: ('"e"', None)})
+    reader.resume = {CHALCO_LIST}
+    spider = make_spider(reader=reader, ARCHIVER_SITES="chalco_com_cn")
+
+    async def collect(agen):
+        return [x async for x in agen]
+    spider.db_path = None
+    entry = next(r for r in asyncio.run(collect(spider.start())) if r.url == CHALCO_LIST)
+    assert entry.meta["archiver"]["resume"] and "If-None-Match" not in entry.headers
+    resp = list_response(CHALCO_LIST, entry=True, walk=("w",))
+    resp.meta["archiver"]["resume"] = True
+    first = [r for r in spider.parse_list(resp) if isinstance(r, Request)]
+    assert [r.url for r in first] == ["https://www.chalco.com.cn/xwdt/gsyw/index_1.html"]   # no revalidation
+    assert first[0].meta["archiver"]["resume"]
+    resp = list_response("https://www.chalco.com.cn/xwdt/gsyw/index_1.html", walk=("w",))
+    resp.meta["archiver"]["resume"] = True
+    second = [r.url for r in spider.parse_list(resp) if isinstance(r, Request)]
+    assert second == ["https://www.chalco.com.cn/xwdt/gsyw/index_2.html"]      # past the margin
+
+
+def test_channel_walks_started_but_not_completed_need_a_resume(archive, tmp_path):
+    state = CrawlState(archive.db)
+    state.walk_started("https://x/a/index.html", site="s", channel="a", now=NOW, run_id=1)
+    state.walk_started("https://x/b/index.html", site="s", channel="b", now=NOW, run_id=1)
+    state.walk_completed("https://x/b/index.html", now=NOW, run_id=1)
+    reader = ArchiveReader(tmp_path / "archive.db")
+    assert reader.needs_resume("https://x/a/index.html") and not reader.needs_resume("https://x/b/index.html")
+    assert not reader.needs_resume("https://x/never/index.html")
+    reader.close()
+    state.walk_started("https://x/b/index.html", site="s", channel="b", now=NOW, run_id=2)     # killed again
+    reader = ArchiveReader(tmp_path / "archive.db")
+    assert reader.needs_resume("https://x/b/index.html")
+    reader.close()
 
 
 def test_rows_recorded_as_failures_wait_for_their_retry():

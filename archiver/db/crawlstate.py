@@ -80,6 +80,13 @@ class ArchiveReader:
             return None
         return row[0], row[1]
 
+    def needs_resume(self, url: str) -> bool:
+        """The last walk of this channel was started but never completed (a killed run)."""
+        if self.db is None or "channel_walks" not in self.db.table_names():
+            return False
+        row = self._one("select started_run_id, completed_run_id from channel_walks where url = ?", [url])
+        return bool(row and row[0] is not None and (row[1] is None or row[1] < row[0]))
+
     def due_failures(self, site_ids: Iterable[str], *, now: str, max_attempts: int,
                      ignore_backoff: bool = False) -> Iterator[dict]:
         """Open, retryable failures of these sites whose back-off has elapsed.
@@ -127,6 +134,19 @@ class CrawlState:
                 "etag = excluded.etag, last_modified = excluded.last_modified, checked_at = excluded.checked_at, "
                 "run_id = excluded.run_id", [url, kind, etag, last_modified, now, run_id])
         return True
+
+    def walk_started(self, url: str, *, site: str | None, channel: str | None, now: str, run_id: int | None) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "insert into channel_walks (url, site, channel, started_run_id, started_at) values (?, ?, ?, ?, ?) "
+                "on conflict(url) do update set site = excluded.site, channel = excluded.channel, "
+                "started_run_id = excluded.started_run_id, started_at = excluded.started_at",
+                [url, site, channel, run_id, now])
+
+    def walk_completed(self, url: str, *, now: str, run_id: int | None) -> None:
+        with self.db.atomic():
+            self.db.execute("update channel_walks set completed_run_id = ?, completed_at = ? where url = ?",
+                            [run_id, now, url])
 
     def touch_article(self, url: str, canonical_url: str, *, now: str, run_id: int | None) -> bool:
         """A conditional request answered 304: the archived article is still current.

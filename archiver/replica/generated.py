@@ -16,6 +16,8 @@ Layout:
 * ``new`` more documents are "published since": dated after the snapshot, with higher IDs, put on
   top of the channels round-robin; every page of a channel that got one shifts (new bytes, new
   ``ETag``/``Last-Modified``), the other channels keep theirs.
+* ``faults=k`` makes every article whose ID is a multiple of k answer 500 (listed, never served):
+  failures for crash and retry tests.
 * Pagers follow each template's style: createPageHTML (chalco, group), static links (zlgj), none
   (member sites: the crawler probes ``index_N.html`` until a 404).
 
@@ -137,13 +139,14 @@ class GenArticle:
 
 
 class GeneratedNetwork:
-    def __init__(self, articles: int = 10000, new: int = 0, *, per_page: int = PER_PAGE,
+    def __init__(self, articles: int = 10000, new: int = 0, *, per_page: int = PER_PAGE, faults: int = 0,
                  fixtures_dir: str | Path | None = None, registry: str | None = None):
         if articles < 0 or new < 0:
             raise ValueError("articles and new must be >= 0")
         self.articles = articles
         self.new = new
         self.per_page = per_page
+        self.faults = faults          # every article whose ID is a multiple of this answers 500 (0: none)
         self.T = _load_templates(Path(fixtures_dir) if fixtures_dir else _default_fixtures())
         network = load_network(registry)
         channels: list[GenChannel] = []
@@ -225,6 +228,9 @@ class GeneratedNetwork:
         a = GenArticle(g, ch)
         if a.url != f"https://{host}{m.group(0)}":
             return None
+        if self.faults and a.doc_id % self.faults == 0:
+            return Case(url=a.url, status=500, headers=[("Content-Type", "text/html"), ("Server", "nginx")],
+                        body=b"<html><head><title>500 Internal Server Error</title></head><body></body></html>")
         return self._page(a.url, self._render_article(a), a.when)
 
     def _list(self, ch: GenChannel, page: int, url: str) -> Case | None:

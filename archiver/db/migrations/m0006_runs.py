@@ -12,6 +12,10 @@
   only when a run finished its walk of that channel, so a killed run never leaves a validator
   that would hide unarchived rows.
 
+* ``channel_walks`` records, per channel entry page, the run that last *started* walking the
+  channel and the run that last *completed* a walk. Started but not completed (a run killed
+  mid-walk) → the next run re-reads the channel's whole pager and fetches every unarchived row.
+
 Existing archives get validators backfilled from the raw responses they already keep.
 """
 import json
@@ -33,6 +37,11 @@ def up(db):
     db["http_validators"].create({
         "url": str, "kind": str, "etag": str, "last_modified": str, "checked_at": str, "run_id": int,
     }, pk="url", not_null={"kind"}, if_not_exists=True)
+
+    db["channel_walks"].create({
+        "url": str, "site": str, "channel": str, "started_run_id": int, "started_at": str,
+        "completed_run_id": int, "completed_at": str,
+    }, pk="url", if_not_exists=True)
 
     # Backfill article validators from the raw responses of archived articles.
     rows = db.execute(
