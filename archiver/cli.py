@@ -1,6 +1,6 @@
 """The ``archiver`` command: a thin click layer over the library.
 
-    archiver crawl [--replica] [--db PATH] [--site ID ...]   crawl the network into the archive
+    archiver crawl [--full] [--replica] [--db PATH] [--site ID ...]   crawl the network into the archive
     archiver extract PAGE.html --url URL                     extract one saved page, print JSON
     archiver sites                                           the site registry
     archiver dedup [--db PATH]                               deduplicate an archive stored before #4
@@ -18,6 +18,7 @@ import click
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIXTURES = REPO_ROOT / "fixtures"
 EXIT_UNHEALTHY = 1
+# A second crawl of an archive that is being crawled: refused, exit 75 (EX_TEMPFAIL), see archiver/lock.py.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,14 +44,22 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
     failures = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("archiver/failures/")}
     fail_detail = ", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
     lines = [
-        f"crawl run {stats.get('archiver/run_id', '?')} {stats.get('finish_reason', '?')} in {elapsed:.1f} s: "
-        f"status {report.status}",
-        f"  pages fetched   {c['pages']} (list pages {c['list_pages']}, article pages {c['article_pages']})",
-        f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}"
-        f", more URLs of known articles {c['articles_duplicate']}",
+        f"crawl run {stats.get('archiver/run_id', '?')} ({getattr(report, 'mode', '?')}) "
+        f"{stats.get('finish_reason', '?')} in {elapsed:.1f} s: status {report.status}",
+        f"  requests        {c.get('requests', 0)}: list pages {c['list_pages']} fetched, "
+        f"{c.get('list_pages_revalidated', 0)} unchanged (304); article pages {c['article_pages']} fetched, "
+        f"{c.get('article_pages_revalidated', 0)} unchanged (304); {c.get('retried', 0)} earlier failures retried",
+        f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}, "
+        f"revalidated {c.get('articles_revalidated', 0)}, more URLs of known articles {c.get('articles_duplicate', 0)}",
         f"  failures        {c['failures']}" + (f" ({fail_detail})" if fail_detail else ""),
         f"  link entries    {c['link_entries']} (files, WeChat posts, other hosts)",
     ]
+    for site, sc in (getattr(report, "sites", None) or {}).items():
+        failed = f" ({sc['list_failures']} failed)" if sc["list_failures"] else ""
+        lines.append(
+            f"  {site:<24} {sc.get('status', '?'):<9} lists {sc['list_pages']} + {sc['list_pages_revalidated']} x304"
+            f"{failed}; articles new {sc['articles_new']}, changed {sc['articles_changed']}, unchanged "
+            f"{sc['articles_unchanged']} + {sc['articles_revalidated']} x304; failures {sc['failures']}")
     try:
         archive = Archive.open(db)
         n_articles = archive.count("articles")
@@ -61,18 +70,37 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
         lines.append(f"  archive         {db}: could not be read ({e})")
     for p in report.problems:
         lines.append(f"  problem         {p}")
+    for w in getattr(report, "warnings", None) or []:
+        lines.append(f"  warning         {w}")
     return "\n".join(lines)
+
+
+def _route_through(proxy_url: str) -> None:
+    """Send the crawl's http and https requests through ``proxy_url`` (a replica)."""
+    for var in ("no_proxy", "NO_PROXY"):
+        os.environ.pop(var, None)
+    os.environ["http_proxy"] = os.environ["https_proxy"] = proxy_url
+    os.environ["HTTP_PROXY"] = os.environ["HTTPS_PROXY"] = proxy_url
 
 
 def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fixtures: Path | None = None,
               state: str = "t1", loglevel: str = "WARNING", log_file: str | None = None,
-              sets: dict[str, str] | None = None, quiet: bool = False):
-    """Run one crawl in this process; returns (HealthReport, stats)."""
+              sets: dict[str, str] | None = None, quiet: bool = False, mode: str | None = None,
+              replica_url: str | None = None, generated: int = 0, generated_new: int = 0):
+    """Run one crawl in this process; returns (HealthReport, stats).
+
+    ``mode`` is ``full`` or ``incremental`` (default: the ``ARCHIVER_MODE`` setting).
+    ``replica`` starts the replica in this process (the fixtures, or with ``generated`` a
+    generated network of that many articles, ``generated_new`` of them new); ``replica_url``
+    crawls a replica that is already running (``python -m archiver.replica``) through its proxy.
+    Raises :class:`archiver.lock.ArchiveLocked` when another crawl holds the archive.
+    """
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from archiver.health import assess
+    from archiver import lock as archive_lock
+    from archiver.health import HealthReport, assess
     from archiver.sites import load_network
 
     network = load_network()
@@ -82,36 +110,50 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     settings.set("ARCHIVER_DB", db, priority="cmdline")
     settings.set("ARCHIVER_SITES", ",".join(sites), priority="cmdline")
     settings.set("LOG_LEVEL", loglevel, priority="cmdline")
+    if mode:
+        settings.set("ARCHIVER_MODE", mode, priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
+    # Refuse before starting anything if another crawl writes this archive (released on exit).
+    lock = archive_lock.acquire(db)
     server = None
-    if replica:
-        from archiver.replica.server import ReplicaServer
-        server = ReplicaServer(fixtures or DEFAULT_FIXTURES, state=state)
-        server.start()
-        for var in ("no_proxy", "NO_PROXY"):
-            os.environ.pop(var, None)
-        os.environ["http_proxy"] = os.environ["https_proxy"] = server.proxy_url
-        os.environ["HTTP_PROXY"] = os.environ["HTTPS_PROXY"] = server.proxy_url
-        settings.setdict(settings.getdict("REPLICA_OVERRIDES"), priority="cmdline")
-        if not quiet:
-            click.echo(f"replica of the network on {server.proxy_url} (state {state}); crawling it through that proxy",
-                       err=True)
-    if quiet:
-        settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
-    for k, v in (sets or {}).items():
-        settings.set(k, v, priority="cmdline")
-    t0 = time.monotonic()
     try:
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler("network")
-        process.crawl(crawler)
-        process.start()
+        if replica:
+            from archiver.replica.server import ReplicaServer
+            if generated:
+                from archiver.replica.generated import GeneratedNetwork
+                gen = GeneratedNetwork(articles=generated, new=generated_new, fixtures_dir=fixtures or DEFAULT_FIXTURES)
+                server = ReplicaServer(None, resolver=gen.resolve)
+                label = f"generated network of {generated} articles ({generated_new} new)"
+            else:
+                server = ReplicaServer(fixtures or DEFAULT_FIXTURES, state=state)
+                label = f"state {state}"
+            server.start()
+            replica_url = server.proxy_url
+            if not quiet:
+                click.echo(f"replica of the network on {server.proxy_url} ({label}); crawling it through that proxy",
+                           err=True)
+        if replica_url:
+            _route_through(replica_url)
+            settings.setdict(settings.getdict("REPLICA_OVERRIDES"), priority="cmdline")
+        if quiet:
+            settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
+        for k, v in (sets or {}).items():
+            settings.set(k, v, priority="cmdline")
+        t0 = time.monotonic()
+        try:
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler("network")
+            process.crawl(crawler)
+            process.start()
+        finally:
+            if server is not None:
+                server.stop()
     finally:
-        if server is not None:
-            server.stop()
+        lock.release()
     stats = crawler.stats.get_stats()
-    report = assess(stats, settings, stats.get("finish_reason"))
+    saved = stats.get("archiver/health_report")      # the store step's verdict (with the archive's history)
+    report = HealthReport.from_dict(saved) if saved else assess(stats, settings, stats.get("finish_reason"))
     if not quiet:
         click.echo(summary_text(stats, report, db, time.monotonic() - t0))
     return report, stats
@@ -120,26 +162,54 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @main.command()
 @click.option("--db", default="archive.db", show_default=True, envvar="ARCHIVER_DB", help="Archive file (SQLite).")
 @click.option("--site", "sites", multiple=True, metavar="ID", help="Only this site (repeatable). See `archiver sites`.")
+@click.option("--full", is_flag=True,
+              help="Full re-crawl: every list page and article, unconditionally (default: incremental).")
 @click.option("--replica", is_flag=True, help="Crawl the bundled offline replica (fixtures/) instead of the real network.")
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Fixture folder the replica serves (default: the repository's fixtures/).")
 @click.option("--state", default="t1", show_default=True, help="Replica state to serve (see fixtures/README.md).")
+@click.option("--generated", type=click.IntRange(min=0), default=0, metavar="N",
+              help="With --replica: serve a generated network of N articles instead of the fixtures.")
+@click.option("--generated-new", type=click.IntRange(min=0), default=0, metavar="K",
+              help="With --generated: K of them are new since the base snapshot (on page 1 of the channels).")
+@click.option("--replica-url", default=None, metavar="URL",
+              help="Crawl a replica already running (python -m archiver.replica) through this proxy URL.")
 @click.option("--loglevel", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", default=None, help="Write Scrapy's log here instead of stderr.")
 @click.option("-s", "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy/archiver setting.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
-def crawl(db, sites, replica, fixtures, state, loglevel, log_file, sets, quiet):
+def crawl(db, sites, full, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
+          sets, quiet):
     """Crawl the network's news channels into the archive.
 
-    Exit status 0 when the run was healthy, 1 when it was not (no articles, too many failures,
-    ended early), 2 on a usage error.
+    Incremental by default: channels whose first list page is unchanged (304) cost one request,
+    only unarchived rows are fetched, archived ones are revalidated, earlier failures are retried
+    with back-off. --full re-crawls everything.
+
+    Exit status 0 when the run was healthy, 1 when it was not (no articles, a site whose list
+    pages all failed or whose extraction failures jumped, too many failures, ended early),
+    2 on a usage error, 75 when another crawl is writing the same archive (refused).
     """
+    from archiver.lock import EXIT_LOCKED, ArchiveLocked
+
+    if (generated or generated_new) and not replica:
+        raise click.UsageError("--generated and --generated-new need --replica")
+    if replica and replica_url:
+        raise click.UsageError("use either --replica or --replica-url")
     try:
-        report, _ = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
-                              loglevel=loglevel.upper(), log_file=log_file, sets=_parse_sets(sets), quiet=quiet)
+        report, stats = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
+                                  loglevel=loglevel.upper(), log_file=log_file, sets=_parse_sets(sets), quiet=quiet,
+                                  mode="full" if full else None, replica_url=replica_url, generated=generated,
+                                  generated_new=generated_new)
     except KeyError as e:
         raise click.UsageError(str(e.args[0])) from None
+    except ArchiveLocked as e:
+        click.echo(f"archiver crawl: refused: {e}", err=True)
+        sys.exit(EXIT_LOCKED)
+    if stats.get("finish_reason") == "archive_locked":        # lost a race with another process
+        click.echo(f"archiver crawl: refused: {stats.get('archiver/refused')}", err=True)
+        sys.exit(EXIT_LOCKED)
     sys.exit(0 if report.ok else EXIT_UNHEALTHY)
 
 

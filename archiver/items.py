@@ -63,3 +63,28 @@ class LinkEntry:
     list_date: str | None = None
     site: str | None = None
     channel: str | None = None
+
+
+# ---------------------------------------------------------------- incremental crawls (issue #6)
+@dataclass
+class ArticleRevalidated:
+    """A conditional request for an archived article answered 304: it is unchanged."""
+    url: str
+    canonical_url: str
+    site: str | None = None
+    channel: str | None = None
+
+
+@dataclass
+class ChannelWalkStarted:
+    """A run began walking a channel (its first list page answered 200).
+
+    The store records the start at once; the validators are saved, and the walk marked complete,
+    only when the run finishes. A walk started but never completed (a killed run) makes the next
+    run read the whole pager again (a resume walk), so no unarchived row is left behind.
+    """
+    url: str
+    site: str | None
+    channel: str | None
+    etag: str | None = None
+    last_modified: str | None = None

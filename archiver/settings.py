@@ -57,12 +57,32 @@ REMOTE_CONTROL_ENABLED = False
 # ---------------------------------------------------------------- archive
 ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
-ARCHIVER_MODE = "full"
 ARCHIVER_MAX_LIST_PAGES = 200            # per channel; a safety stop for runaway pagers
 ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = off)
-# Health: the run is unhealthy when no article was stored or seen, or when more than this
-# share of fetched pages failed.
-ARCHIVER_MAX_FAILURE_RATIO = 0.5
+
+# ---------------------------------------------------------------- recurring crawls (README:
+# "Scheduled and incremental crawls"; policy in archiver/incremental.py)
+# incremental: stop at a channel whose first list page answers 304, page on only while list
+# pages hold unarchived rows (+ margin), revalidate archived rows with conditional requests,
+# retry due failures. full: every page of every pager, unconditionally (`archiver crawl --full`).
+ARCHIVER_MODE = "incremental"
+ARCHIVER_INCREMENTAL_MARGIN = 1          # list pages read after the last page with unarchived rows
+ARCHIVER_REVALIDATE_KNOWN = True         # conditional requests for archived rows on changed list pages
+# Failures of earlier runs (retryable, unresolved) are retried after
+# min(BASE * FACTOR ** (attempts - 1), MAX) seconds, until MAX_ATTEMPTS attempts (a --full run
+# retries every open retryable failure regardless).
+ARCHIVER_RETRY_BACKOFF_BASE = 1800.0
+ARCHIVER_RETRY_BACKOFF_FACTOR = 2.0
+ARCHIVER_RETRY_BACKOFF_MAX = 7 * 86400.0
+ARCHIVER_RETRY_MAX_ATTEMPTS = 10
+
+# Health (archiver/health.py): exit status 1 when the run is unhealthy.
+ARCHIVER_MAX_FAILURE_RATIO = 0.5                   # share of tried pages that failed
+ARCHIVER_HEALTH_SITE_CHECKS = True                 # per-site rules on/off
+ARCHIVER_HEALTH_EXTRACTION_JUMP = 0.2              # rise of a site's extraction-failure rate vs its history
+ARCHIVER_HEALTH_MAX_EXTRACTION_FAILURE_RATE = 0.5  # the same without history
+ARCHIVER_HEALTH_MIN_ARTICLE_PAGES = 10             # fewer article pages: the rate is not judged
+ARCHIVER_HEALTH_HISTORY_RUNS = 5                   # earlier runs the rate is compared with
 
 # ---------------------------------------------------------------- Scrapy housekeeping
 LOG_LEVEL = "INFO"

@@ -2,6 +2,12 @@
 
 Opens the archive and records the crawl run when the spider opens; writes each article,
 failure and link entry in its own transaction; closes the run with its counts and status.
+
+Incremental crawls (issue #6) add: the archive's lock (one crawl per archive; a refused run
+closes as ``archive_locked`` without touching the archive), article validators written in the
+article's transaction, the retry back-off of each failure, 304-revalidated articles, and the
+validators of channels, saved only when the run finished (a killed run leaves none that could
+hide unarchived rows). The run row gets per-site counts and the health verdict.
 """
 from __future__ import annotations
 
@@ -11,12 +17,15 @@ import sys
 from datetime import datetime, timezone
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 
+from archiver import lock as archive_lock
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
-from archiver.health import assess
-from archiver.items import ArticleRecord, Failure, LinkEntry
+from archiver.db.crawlstate import CrawlState
+from archiver.health import SiteHistory, assess, extraction_failure, run_columns
+from archiver.incremental import next_retry_at
+from archiver.items import ArticleRecord, ArticleRevalidated, ChannelWalkStarted, Failure, LinkEntry
 
 
 def utc_now() -> str:
@@ -29,7 +38,15 @@ class StorePipeline:
         self.stats = crawler.stats
         self.db_path = db_path
         self.archive: Archive | None = None
+        self.state: CrawlState | None = None
+        self.lock: archive_lock.ArchiveLock | None = None
         self.run_id: int | None = None
+        self.history: SiteHistory | None = None
+        self.channel_walks: dict[str, ChannelWalkStarted] = {}
+        s = crawler.settings
+        self.backoff = {"base": s.getfloat("ARCHIVER_RETRY_BACKOFF_BASE", 1800.0),
+                        "factor": s.getfloat("ARCHIVER_RETRY_BACKOFF_FACTOR", 2.0),
+                        "cap": s.getfloat("ARCHIVER_RETRY_BACKOFF_MAX", 7 * 86400.0)}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -43,35 +60,68 @@ class StorePipeline:
 
     def open_spider(self):
         spider = self.crawler.spider
+        try:
+            # Before anything is written: a second crawl must not mark the running one interrupted.
+            self.lock = archive_lock.acquire(self.db_path)
+        except archive_lock.ArchiveLocked as e:
+            spider.logger.error("refusing to crawl: %s", e)
+            self.stats.set_value("archiver/refused", str(e))
+            raise CloseSpider("archive_locked") from None
         self.archive = Archive.open(self.db_path)
+        self.state = CrawlState(self.archive.db)
         now = utc_now()
         stale = self.archive.mark_interrupted_runs(now=now)
         if stale:
             spider.logger.warning("%d earlier run(s) had not finished; marked interrupted", stale)
         sites = [s.id for s in getattr(spider, "selected_sites", [])]
+        mode = getattr(spider, "mode", None) or self.crawler.settings.get("ARCHIVER_MODE", "incremental")
         self.run_id = self.archive.start_run(
-            started_at=now, mode=self.crawler.settings.get("ARCHIVER_MODE", "full"), sites=sites,
+            started_at=now, mode=mode, sites=sites,
             command=" ".join(sys.argv)[:500], pid=os.getpid(), hostname=socket.gethostname())
         self.stats.set_value("archiver/run_id", self.run_id)
         self.stats.set_value("archiver/db", self.db_path)
+        self.stats.set_value("archiver/sites", ",".join(sites))
+        self.history = SiteHistory(
+            established=self.state.established_sites(sites),
+            previous=self.state.recent_site_counts(
+                before_run_id=self.run_id, limit=self.crawler.settings.getint("ARCHIVER_HEALTH_HISTORY_RUNS", 5)))
 
     def process_item(self, item):
         now = utc_now()
         if isinstance(item, ArticleRecord):
             p = item.page
             raw = RawResponse(p.url, p.status, list(p.headers), p.body, p.fetched_at, item.fields.get("encoding"))
-            outcome, _ = self.archive.upsert_article(item.fields, raw, run_id=self.run_id, now=now)
+            with self.archive.db.atomic():      # the article and its validators: one transaction
+                outcome, _ = self.archive.upsert_article(item.fields, raw, run_id=self.run_id, now=now)
+                self.state.save_validators(p.url, kind="article", headers=p.headers, now=now, run_id=self.run_id)
             self.stats.inc_value(f"archiver/articles/{outcome.value}")
             self.stats.inc_value(f"archiver/articles_by_site/{item.fields.get('site')}/{outcome.value}")
+            self._count(item.fields.get("site"), f"articles_{outcome.value}")
+        elif isinstance(item, ArticleRevalidated):
+            if self.state.touch_article(item.url, item.canonical_url, now=now, run_id=self.run_id):
+                self.stats.inc_value("archiver/articles/revalidated")
+                self._count(item.site, "articles_revalidated")
+            else:   # a 304 for an article the archive does not hold (deleted by hand?)
+                self.stats.inc_value("archiver/articles/revalidated_unknown")
+        elif isinstance(item, ChannelWalkStarted):
+            self.state.walk_started(item.url, site=item.site, channel=item.channel, now=now, run_id=self.run_id)
+            self.channel_walks[item.url] = item
         elif isinstance(item, Failure):
-            self.archive.record_failure(
-                item.url, kind=item.kind, reason=item.reason, now=now, run_id=self.run_id, status=item.status,
-                exception=item.exception, site=item.site, channel=item.channel, referer=item.referer,
-                retryable=item.retryable)
+            with self.archive.db.atomic():
+                attempts = self.archive.record_failure(
+                    item.url, kind=item.kind, reason=item.reason, now=now, run_id=self.run_id, status=item.status,
+                    exception=item.exception, site=item.site, channel=item.channel, referer=item.referer,
+                    retryable=item.retryable)
+                if item.retryable:
+                    self.state.schedule_retry(item.url, next_retry_at(now, attempts, **self.backoff))
             self.stats.inc_value("archiver/failures_stored")
             self.stats.inc_value(f"archiver/failures/{item.kind}")
             if item.site:
                 self.stats.inc_value(f"archiver/failures_by_site/{item.site}")
+            self._count(item.site, "failures")
+            network = getattr(self.crawler.spider, "network", None)
+            if extraction_failure(item.kind, item.url, network):
+                self._count(item.site, "extraction_failures")
         elif isinstance(item, LinkEntry):
             new = self.archive.record_link_entry(
                 url=item.url, kind=item.kind, title=item.title, list_url=item.list_url, list_date=item.list_date,
@@ -79,15 +129,41 @@ class StorePipeline:
             self.stats.inc_value("archiver/link_entries_new" if new else "archiver/link_entries_seen")
         return item
 
+    def _count(self, site: str | None, name: str) -> None:
+        if site:
+            self.stats.inc_value(f"archiver/site/{site}/{name}")
+
+    def _complete_channel_walks(self, spider, now: str) -> int:
+        """Validators of the channels walked to the end, and their walks marked complete."""
+        incomplete = getattr(spider, "incomplete_channels", set())
+        saved = 0
+        with self.archive.db.atomic():
+            for v in self.channel_walks.values():
+                if (v.site, v.channel) in incomplete or (v.site, v.url) in incomplete:
+                    continue
+                saved += self.state.save_validators(v.url, kind="list", etag=v.etag, last_modified=v.last_modified,
+                                                    now=now, run_id=self.run_id)
+                self.state.walk_completed(v.url, now=now, run_id=self.run_id)
+        return saved
+
     def spider_closed(self, spider, reason):
         if self.archive is None:
             return
+        now = utc_now()
+        if reason == "finished":
+            # Only a run that walked its channels to the end may tell the next one "unchanged → stop".
+            self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(spider, now))
         stats = self.crawler.stats.get_stats()
-        report = assess(stats, self.crawler.settings, finish_reason=reason)
+        report = assess(stats, self.crawler.settings, finish_reason=reason, history=self.history)
         self.stats.set_value("archiver/health", report.status)
         self.stats.set_value("archiver/health_problems", "; ".join(report.problems))
-        self.archive.finish_run(self.run_id, finished_at=utc_now(), status=report.status, finish_reason=reason,
+        self.stats.set_value("archiver/health_report", report.to_dict())
+        self.archive.finish_run(self.run_id, finished_at=now, status=report.status, finish_reason=reason,
                                 counts=report.counts,
-                                stats={k: v for k, v in stats.items() if isinstance(v, (int, float, str))})
+                                stats={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+                                extra=run_columns(report))
         self.archive.close()
         self.archive = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

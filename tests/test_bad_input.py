@@ -70,3 +70,10 @@ def test_a_soft_404_is_not_an_article():
     body = "<html><head><title>页面不存在</title></head><body><p>对不起，您访问的页面不存在或已被删除。</p><a href='/'>返回首页</a></body></html>"
     r = extract(body.encode("utf-8"))
     assert (r.is_article, r.page_type) == (False, "soft404")
+
+
+def test_a_short_article_mentioning_a_number_with_404_in_it_is_not_a_soft_404():
+    body = ("<html><head><title>某铝厂月产电解铝约40436吨</title></head><body><h1>某铝厂月产电解铝约40436吨</h1>"
+            "<div>来源：兰州铝业 时间：2026-03-01</div><p>本月共生产电解铝约40436吨，同比增长百分之三。</p></body></html>")
+    r = extract(body.encode("utf-8"))
+    assert r.page_type != "soft404"

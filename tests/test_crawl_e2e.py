@@ -1,5 +1,6 @@
 """End to end: `archiver crawl --replica` crawls the offline replica over real HTTP (through the
-replica's proxy on 127.0.0.1) into an archive, twice.
+replica's proxy on 127.0.0.1) into an archive, twice: the default (incremental) crawl of an empty
+archive, then a `--full` re-crawl. Incremental re-runs are specified in test_crawl_incremental.py.
 
 One module-scoped pair of crawls; each test reads one property of the result.
 """
@@ -43,7 +44,7 @@ def crawled(tmp_path_factory):
         return counts
 
     after_first = snapshot()
-    second = run_crawl(db)
+    second = run_crawl(db, "--full")
     after_second = snapshot()
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row

@@ -428,3 +428,18 @@ def test_datasette_serves_the_views_and_canned_queries(tmp_path, monkeypatch):
     assert {s["url"] for s in sightings} == {SEED, SEED_REPOST}
     stories = asyncio.run(get("/archive/stories.json?_shape=array"))
     assert len(stories) == 1 and stories[0]["sightings"] == 2
+
+
+def test_a_304_for_a_repost_url_moves_last_seen_on_its_sighting_and_article(archive, tmp_path):
+    """#6 answers a conditional request that came back 304 with CrawlState.touch_article and asks
+    ArchiveReader.known before fetching: both must know a re-post URL (a non-primary sighting)."""
+    from archiver.db.crawlstate import ArchiveReader, CrawlState
+    store(archive, page(SEED_REPOST), now="t1")
+    store(archive, page(SEED), now="t1")                    # secondary sighting: not articles.canonical_url
+    assert CrawlState(archive.db).touch_article(SEED, SEED, now="t2", run_id=None)
+    assert archive.db.execute("select last_seen from sightings where url = ?", [SEED]).fetchone()[0] == "t2"
+    assert archive.db.execute("select last_seen from sightings where url = ?", [SEED_REPOST]).fetchone()[0] == "t1"
+    assert archive.article_for_url(SEED)["last_seen"] == "t2"
+    reader = ArchiveReader(tmp_path / "archive.db")
+    assert reader.known(SEED, SEED) == "article"
+    reader.close()

@@ -23,7 +23,9 @@ def archive(tmp_path_factory):
     t1 = run_crawl(db)
     assert t1.returncode == 0, t1.stdout + t1.stderr
     t2 = run_crawl(db, "--state", "t2")
-    assert t2.returncode == 0, t2.stdout + t2.stderr
+    # In t2 one channel's list page answers 404, which makes that run unhealthy (#6); nothing else may.
+    assert t2.returncode == 0 or (t2.returncode == 1 and t2.stdout.count("problem ") == 1
+                                  and "dq_chinalco_com_cn: every list page failed" in t2.stdout), t2.stdout + t2.stderr
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     yield con

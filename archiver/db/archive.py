@@ -86,9 +86,11 @@ class Archive:
             return table.last_pk
 
     def finish_run(self, run_id: int, *, finished_at: str, status: str, finish_reason: str,
-                   counts: dict[str, int], stats: dict[str, Any]) -> None:
+                   counts: dict[str, int], stats: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+        # ``extra``: further crawl_runs columns (issue #6: site_counts, list_pages, … from migration 0006).
         with self.db.atomic():
             self.db["crawl_runs"].update(run_id, {
+                **(extra or {}),
                 "finished_at": finished_at, "status": status, "finish_reason": finish_reason,
                 "pages": counts.get("pages", 0), "articles_new": counts.get("articles_new", 0),
                 "articles_changed": counts.get("articles_changed", 0),

@@ -12,7 +12,8 @@ from archiver.health import counts_from_stats
 
 def progress_line(stats: dict) -> str:
     c = counts_from_stats(stats)
-    return (f"pages {c['pages']} (lists {c['list_pages']}, articles {c['article_pages']}) | "
+    return (f"pages {c['pages']} (lists {c['list_pages']} + {c['list_pages_revalidated']} x304, "
+            f"articles {c['article_pages']} + {c['article_pages_revalidated']} x304) | "
             f"articles new {c['articles_new']} changed {c['articles_changed']} unchanged {c['articles_unchanged']} | "
             f"failures {c['failures']} | link entries {c['link_entries']}")
 

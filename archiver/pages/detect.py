@@ -17,7 +17,7 @@ CHALLENGE_MARKERS = re.compile(
     re.I,
 )
 NOT_FOUND_MARKERS = re.compile(
-    r"404|not\s+found|页面不存在|页面未找到|找不到(?:该|您)?(?:页面|网页)|您访问的页面|已被删除|已删除|页面已失效|无法找到", re.I
+    r"(?<![\d.])404(?![\d.])|not\s+found|页面不存在|页面未找到|找不到(?:该|您)?(?:页面|网页)|您访问的页面|已被删除|已删除|页面已失效|无法找到", re.I
 )
 CHALLENGE_STATUSES = {412, 521, 403, 429, 503}
 

@@ -1,4 +1,7 @@
-"""``python -m archiver.replica [--fixtures DIR] [--port N] [--state NAME] [-v]``
+"""``python -m archiver.replica [--fixtures DIR] [--port N] [--state NAME] [--generated N [--new K]] [-v]``
+
+With ``--generated N`` it serves a generated network of N articles (K of them new since the
+snapshot) instead of the fixture cases (see :mod:`archiver.replica.generated`).
 
 Starts the replica proxy in the foreground on 127.0.0.1, prints
 
@@ -35,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixtures", type=Path, default=default_fixtures_dir(), help="fixtures folder (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: an ephemeral port)")
     parser.add_argument("--state", default=DEFAULT_STATE, help="network state to serve (default: %(default)s)")
+    parser.add_argument("--generated", type=int, default=0, metavar="N",
+                        help="serve a generated network of N articles instead of the fixtures")
+    parser.add_argument("--new", type=int, default=0, metavar="K",
+                        help="with --generated: K more articles published since the snapshot")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
 
@@ -45,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     try:
-        server = ReplicaServer(args.fixtures, state=args.state, port=args.port)
+        if args.generated:
+            from .generated import GeneratedNetwork
+            gen = GeneratedNetwork(args.generated, new=args.new, fixtures_dir=args.fixtures)
+            server = ReplicaServer(None, port=args.port, resolver=gen.resolve)
+        else:
+            server = ReplicaServer(args.fixtures, state=args.state, port=args.port)
     except FixtureError as exc:
         print(f"replica: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"replica: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"replica proxy on {server.proxy_url} ({len(server.cases)} cases, state {server.state})", flush=True)
+        what = (f"generated network of {args.generated} articles, {args.new} new" if args.generated
+                else f"{len(server.cases)} cases, state {server.state}")
+        print(f"replica proxy on {server.proxy_url} ({what})", flush=True)
         print(f"export http_proxy={server.proxy_url} https_proxy={server.proxy_url}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -4,6 +4,7 @@ Nothing here branches on a site name: every site-specific fact lives in the TOML
 """
 from __future__ import annotations
 
+import importlib.resources
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -264,6 +265,10 @@ def parse_network(data: dict) -> Network:
 
 @lru_cache(maxsize=8)
 def load_network(path: str | Path | None = None) -> Network:
-    p = Path(path) if path else DEFAULT_REGISTRY
-    with p.open("rb") as f:
-        return parse_network(tomllib.load(f))
+    if path:
+        with Path(path).open("rb") as f:
+            return parse_network(tomllib.load(f))
+    # The bundled registry through importlib.resources: it is also read from inside a zipped egg
+    # (scrapyd runs the project from the egg that scrapyd-deploy uploads; issue #6).
+    data = importlib.resources.files(__package__).joinpath(DEFAULT_REGISTRY.name).read_bytes()
+    return parse_network(tomllib.loads(data.decode("utf-8")))
