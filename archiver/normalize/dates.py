@@ -4,7 +4,7 @@ The network displays ``时间: 2026-02-07`` (day precision, China Standard Time)
 templates add ``2026年2月7日``, ``2026/02/07 09:30`` and English forms. We locate a date-like
 substring with a regular expression (so that a copyright year or a phone number is never read as
 a date), then build the value from its parts in Asia/Shanghai (UTC+08:00). A time written with an
-explicit offset (``2020-03-20T15:00:52+00:00``, metadata) is converted to the same instant in +08:00.
+explicit offset (``2020-03-20T15:00:52+00:00``, metadata of foreign pages) keeps that offset.
 No general-purpose date parser: it is slow (milliseconds per call) and happy to guess.
 
 Output convention (documented in the README):
@@ -85,11 +85,12 @@ def find_date(text: str | None) -> ParsedDate | None:
         except ValueError:
             continue
         if precision != "day" and m["tz"] and (m["S"] or "T" in m.group(0)):
-            # an explicit offset (2020-03-20T15:00:52+00:00): the same instant, shown in +08:00
+            # an explicit offset (2020-03-20T15:00:52-05:00, metadata of a foreign page): kept, so the
+            # calendar day stays the one the publisher showed
             tz = m["tz"].replace(":", "")
             offset = timezone.utc if tz == "Z" else timezone(
                 (1 if tz[0] == "+" else -1) * timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])))
-            dt = dt.replace(tzinfo=offset).astimezone(CST)
+            dt = dt.replace(tzinfo=offset)
         return ParsedDate(_format(dt, precision), precision, m.group(0).strip())
     for m in ENGLISH_DATE.finditer(text):
         raw = m.group(0).strip().rstrip(",")
