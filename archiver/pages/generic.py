@@ -36,6 +36,9 @@ from .base import Field
 from .dom import BLOCK_TAGS, SKIP_TAGS, title_tag
 
 BLOCKS = BLOCK_TAGS | {"td", "th"}
+# Not rendered as text. <button> is walked: lxml's HTML4 parser can leave a whole page inside an
+# unclosed <button>, which a browser would have closed.
+WALK_SKIP = SKIP_TAGS - {"button"}
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 CHROME_TAGS = frozenset({"nav", "footer", "aside", "menu"})   # not <form>: ASP.NET wraps whole pages in one
 # Class/id hints. Whole tokens (split on space, "_" and "-") or substrings; checked with set
@@ -45,7 +48,7 @@ NEG_TOKENS = frozenset({"nav", "navbar", "navigation", "foot", "side", "aside", 
 NEG_SUBSTRINGS = ("comment", "reply", "replies", "footer", "sidebar", "breadcrumb", "crumb", "share", "social",
                   "related", "recommend", "copyright", "advert", "banner", "popup", "login", "subscribe",
                   "newsletter", "toolbar", "pager", "pagination", "friend", "yqlj", "xgxw", "xgwz", "tuijian",
-                  "pinglun", "fenxiang", "widget", "promo", "sponsor", "outbrain", "taboola", "disqus", "masthead",
+                  "pinglun", "fenxiang", "widget-area", "widgetarea", "promo", "sponsor", "outbrain", "taboola", "disqus", "masthead",
                   "cookie", "modal", "signup", "menu", "author-bio", "authorbio", "rank")
 STRONG_POS_SUBSTRINGS = ("article-body", "article_body", "articlebody", "article-content", "article_content",
                          "articlecontent", "article-text", "article_text", "articletext", "article-detail",
@@ -132,7 +135,7 @@ def hints(cid: str) -> tuple[bool, bool, bool, str]:
 class _Walker:
     """Cuts a tree into TextBlocks and records the block range every block element covers."""
 
-    def __init__(self, base_url: str, skip: frozenset = SKIP_TAGS):
+    def __init__(self, base_url: str, skip: frozenset = WALK_SKIP):
         self.base_url = base_url
         self.skip = skip
         self.blocks: list[TextBlock] = []
@@ -316,7 +319,7 @@ class GenericArticlePage:
     def _walk(self) -> _Walker:
         body = self.root.find("body")
         # Malformed pages (an unknown tag in <head>) can leave the whole text inside <head>.
-        w = _Walker(self.url, SKIP_TAGS if body is not None else SKIP_TAGS - {"head"})
+        w = _Walker(self.url, WALK_SKIP if body is not None else WALK_SKIP - {"head"})
         top = body if body is not None else self.root
         w.owner.append(top)
         w.hint.append(0)
