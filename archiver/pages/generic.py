@@ -62,6 +62,7 @@ POS_SUBSTRINGS = ("article", "content", "entry", "story", "zhengwen", "detail", 
                   "rich_text", "postbody", "post-body")
 POS_TOKENS = frozenset({"zw", "con", "txt", "text", "body", "main"})
 _TOKENS = re.compile(r"[\s_\-]+")
+CAPTION_HINT = re.compile(r"caption|credit|img[-_]?desc|photo[-_]?desc|pic[-_]?(desc|txt|text)|tpsm|image[-_]?text")
 TITLE_HINT = re.compile(r"title|headline|biaoti|\b(tit|bt|h1)\b")
 SOURCE_HINT = re.compile(r"source|\b(from|ly|laiyuan|media|origin|src|wemedia)\b|account[-_]?name|publisher")
 AUTHOR_HINT = re.compile(r"author|byline|writer|reporter|zuozhe|\bby\b")
@@ -118,7 +119,9 @@ def hints(cid: str) -> tuple[bool, bool, bool, str]:
     """(chrome, certainly article, probably article, role) from an element's class and id."""
     low = cid.lower()
     role = ""
-    if TITLE_HINT.search(low):
+    if CAPTION_HINT.search(low):
+        role = "caption"
+    elif TITLE_HINT.search(low):
         role = "title"
     elif AUTHOR_HINT.search(low):
         role = "author"
@@ -191,6 +194,8 @@ class _Walker:
             kind = self.kind[-1] if self.kind else ""
             if tag in CHROME_TAGS:
                 hint = -1
+            elif tag == "figcaption":
+                kind = "caption"
             else:
                 cid = (el.get("class") or "") + " " + (el.get("id") or "")
                 if len(cid) > 1:
@@ -249,6 +254,8 @@ def block_score(b: TextBlock, strict: bool = False) -> float:
     own = b.chars - b.link_chars
     if BOILERPLATE.search(b.text) and b.chars < 200 or DISCLAIMER.search(b.text):
         return -40.0 - b.chars
+    if b.hinted == "caption":
+        return 0.0                         # belongs to an image, says nothing about the body
     score = own - 1.5 * b.link_chars - 6.0
     if b.punct == 0 and own < 40:
         score -= 6.0                       # a label or menu item, not a sentence
@@ -457,6 +464,8 @@ class GenericArticlePage:
             if m and b.chars <= 40:
                 editor = clean_line(m["name"])
                 continue
+            if b.hinted == "caption":
+                continue            # kept with its image (``images``), not in the body text
             paras.append(b.text)
         return paras, editor
 
@@ -479,7 +488,14 @@ class GenericArticlePage:
 
     @cached_property
     def images(self) -> list[dict]:
-        return [{"src": src, "caption": None} for b in self.body_blocks for src in b.images]
+        """Images of the body in order; a caption block (figcaption, class "caption") names the image before it."""
+        out: list[dict] = []
+        for b in self.body_blocks:
+            for src in b.images:
+                out.append({"src": src, "caption": None})
+            if b.hinted == "caption" and b.text and out and out[-1]["caption"] is None:
+                out[-1]["caption"] = b.text
+        return out
 
     # ------------------------------------------------------------------ headline
     @cached_property
