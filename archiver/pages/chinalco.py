@@ -141,13 +141,33 @@ class ChinalcoArticlePage:
 
     # ------------------------------------------------------------ breadcrumb
     @cached_property
-    def breadcrumb_field(self) -> Field | None:
-        for el in self.body_el.iter(*BLOCK_TAGS, "span", "td"):
+    def _home_word_holders(self) -> set:
+        """Elements whose visible text contains a breadcrumb's first label (首页, Home…)."""
+        holders: set = set()
+        for el in self.body_el.iter():
             if not is_element(el):
+                continue
+            for text in (el.text, el.tail):
+                if text and ("首页" in text or "主页" in text or "home" in text.lower()):
+                    node = el if text is el.text else el.getparent()
+                    while node is not None and node not in holders:
+                        holders.add(node)
+                        node = node.getparent()
+        return holders
+
+    @cached_property
+    def breadcrumb_field(self) -> Field | None:
+        holders = self._home_word_holders
+        if not holders:
+            return None
+        for el in self.body_el.iter(*BLOCK_TAGS, "span", "td"):
+            if el not in holders:
                 continue
             hint = class_id(el)
             if not (re.search(r"pos|crumb|location|dqwz|current|path|weizhi|bread", hint) or el.tag in ("div", "p", "td", "span")):
                 continue
+            if len(el.text_content()) > 120 and el.find(".//script") is None and el.find(".//style") is None:
+                continue                # text_content() (fast, C) bounds the visible text from above
             text = visible_text(el)
             if len(text) > 120 or not BREADCRUMB_TEXT.match(text):
                 continue

@@ -1,0 +1,44 @@
+"""Our extractor behind the signature of ``shared/tools/eval_extract.py``: ``f(html: str, url) -> dict``.
+
+The scorer hands a decoded ``str``; we encode it back to UTF-8 and declare that charset, so
+the page object decodes it exactly as given (a stale ``<meta charset=gbk>`` in the text is
+overridden by the header, as a browser would). Fields are those of the layered extractor
+(``archiver.pages.layered``), whatever the page-type checks of the crawl would say, so the score
+measures extraction only.
+
+    python ../shared/tools/eval_extract.py ../shared/evaldata/zh-gne-news --extractor archiver.evaladapter:extract
+"""
+from __future__ import annotations
+
+from archiver.pages.base import PageInput, response_from_bytes
+from archiver.pages.layered import LayeredArticlePage
+from archiver.pages.registry import article_page_class
+from archiver.sites import load_network
+
+PLACEHOLDER_URL = "https://example.invalid/article.html"
+
+
+def layered_page(html: str, url: str | None = None) -> LayeredArticlePage:
+    network = load_network()
+    response = response_from_bytes(url or PLACEHOLDER_URL, html.encode("utf-8"),
+                                   {"Content-Type": "text/html; charset=utf-8"})
+    page = PageInput(response, network)
+    family = page.site.family if page.site else "generic"
+    return LayeredArticlePage(page, article_page_class(family))
+
+
+def extract(html: str, url: str | None = None) -> dict:
+    page = layered_page(html, url)
+
+    def value(f):
+        return f.value if f is not None else None
+
+    date = page.published_field
+    return {
+        "title": value(page.title_field),
+        "date": date.value.value if date is not None else None,
+        "author": value(page.author_field),
+        "source": value(page.source_field),
+        "body": value(page.body_field),
+        "methods": {name: f.method for name, f in page.fields.items() if f is not None},
+    }

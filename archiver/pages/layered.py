@@ -1,0 +1,247 @@
+"""The layered extractor: per field, the first layer that gives a plausible value wins.
+
+1. **CMS-family page object** (``ChinalcoArticlePage`` and any subclass), anchored on the info
+   line. Only its anchored results count here (methods ``<family>:…``); its own fallbacks to
+   metas and the URL are replaced by layers 2–4, so every fallback is visible in the method.
+2. **Page metadata** (``PageMetadata``): TRS ``ArticleTitle``/``PubDate``/``ContentSource``,
+   JSON-LD, Open Graph, publication-time script variables.
+3. **Generic fallback** (``GenericArticlePage``): text and punctuation density over the DOM.
+4. **The URL date** (``tYYYYMMDD_ID.html`` and ``/YYYY/MM/DD/``-style paths), last.
+
+Every field comes back as a ``Field`` with the method that produced it and the raw string it was
+read from; ``extraction`` collects them for the archive. The order differs per field only where
+a layer is known to be wrong for that field (a ``meta author`` that names the outlet is a 来源,
+not a 作者; a headline is checked against ``<title>``), and each such rule is written below.
+
+Pure: no network, clock or randomness; the same page gives the same fields.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cached_property
+
+from archiver.normalize.dates import ParsedDate, find_date, url_date
+from archiver.normalize.text import cjk_ratio
+
+from .base import Field, PageInput
+from .chinalco import ChinalcoArticlePage
+from .generic import GenericArticlePage, _lcs, _norm, strip_title_suffix
+from .metadata import PageMetadata
+
+# /2019/09/07/, /2019-09-07/, /20190907/ in a path (after the TRS tYYYYMMDD form).
+URL_PATH_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|_|\.|-|$)")
+MIN_BODY_CHARS = 20
+AGREEMENT = 0.8            # token share two layers' bodies must have in common to agree
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
+TITLE_AGREEMENT = 0.6      # share of a headline that must occur in <title>/og:title to trust it
+
+
+def url_path_date(url: str) -> str | None:
+    d = url_date(url)
+    if d:
+        return d
+    m = URL_PATH_DATE.search(url.split("?", 1)[0])
+    if not m:
+        return None
+    found = find_date("-".join(m.groups()))
+    return found.day if found else None
+
+
+class LayeredArticlePage:
+    """Same interface as the CMS-family page objects; fields resolved layer by layer."""
+
+    def __init__(self, page: PageInput, primary_cls: type = ChinalcoArticlePage):
+        self.page = page
+        self.url = page.url
+        self.root = page.root
+        self.primary = primary_cls(page)
+        self.meta = PageMetadata(self.root)
+        site = page.site
+        self.site_names = tuple(n for n in ((site.name, site.name_en) if site else ()) if n)
+        self.generic = GenericArticlePage(self.root, self.url,
+                                          references=tuple(f.value for f in self.meta.title_fields))
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _anchor_prefix(self) -> str:
+        return f"{self.primary.family}:"
+
+    def _anchored(self, f: Field | None) -> Field | None:
+        """A primary-layer field only if it came from the page object's own anchors."""
+        return f if f is not None and f.method.startswith(self._anchor_prefix) else None
+
+    @cached_property
+    def _title_refs(self) -> list[str]:
+        refs = [self.generic.title_tag] + [f.value for f in self.meta.title_fields]
+        return [_norm(r) for r in refs if r]
+
+    def _agrees_with_refs(self, title: str) -> float:
+        t = _norm(title)
+        if not t or not self._title_refs:
+            return 0.0
+        return max(_lcs(t, r) for r in self._title_refs) / len(t)
+
+    @cached_property
+    def primary_anchored(self) -> bool:
+        return self.primary.info_el is not None
+
+    # ------------------------------------------------------------------ title
+    @cached_property
+    def title_field(self) -> Field | None:
+        primary = self._anchored(self.primary.title_field)
+        generic = self.generic.title_field
+        generic_block = generic is not None and generic.method == "generic:headline"
+        if primary is not None and 2 <= len(primary.value) <= 200:
+            # The anchored headline stands unless <title> disagrees and the generic layer found
+            # a heading that <title> does contain (the info line of a sidebar, not the article).
+            if (not self._title_refs or self._agrees_with_refs(primary.value) >= TITLE_AGREEMENT
+                    or not (generic_block and self._agrees_with_refs(generic.value) >= 0.8)):
+                return primary
+        for f in self.meta.title_fields:
+            # A declared title counts when the page shows it as it is (no "_Site" suffix).
+            if f.method == "meta:articletitle" or (generic_block and _norm(f.value) == _norm(generic.value)):
+                return f
+        if generic is not None:
+            if generic.method == "title-tag":
+                return Field(strip_title_suffix(generic.raw, self.site_names), "title-tag", generic.raw)
+            return generic
+        return None
+
+    # ------------------------------------------------------------------ date
+    @cached_property
+    def published_field(self) -> Field | None:
+        primary = self._anchored(self.primary.published_field)
+        if primary is not None:
+            return primary
+        if self.meta.published_field is not None:
+            return self.meta.published_field
+        if self.generic.published_field is not None:
+            return self.generic.published_field
+        d = url_path_date(self.url)
+        if d:
+            return Field(ParsedDate(d, "day", d), "url", self.url)
+        return None
+
+    # ------------------------------------------------------------------ source / author
+    @cached_property
+    def source_field(self) -> Field | None:
+        return (self._anchored(self.primary.source_field) or self.meta.source_field
+                or self.generic.source_field)
+
+    @cached_property
+    def author_field(self) -> Field | None:
+        primary = self._anchored(self.primary.author_field)
+        if primary is not None:
+            return primary
+        # A labelled 作者/记者 near the headline, or a credit in the lead, names a person; a
+        # meta author on Chinese sites often names the outlet (then it is the 来源) or an account.
+        generic = self.generic.author_field
+        if generic is not None and generic.method in ("generic:info-zone", "generic:credit"):
+            return generic
+        meta = self.meta.author_field
+        source = self.source_field.value if self.source_field else None
+        if meta is not None and meta.value != source and meta.value not in self.site_names:
+            return meta
+        return generic
+
+    # ------------------------------------------------------------------ body
+    @cached_property
+    def on_own_template(self) -> bool:
+        """True when the site registry assigns this page's site to the primary page object's family."""
+        site = self.page.site
+        return site is not None and site.family == self.primary.family
+
+    @cached_property
+    def body_agreement(self) -> tuple[float, float] | None:
+        """(share of the primary body found in the generic body, share of the generic body found in
+        the primary body), by tokens; None unless both layers produced a body."""
+        primary = self._anchored(self.primary.body_field)
+        generic = self.generic.body_field
+        if primary is None or generic is None:
+            return None
+        p, g = Counter(_TOKEN.findall(primary.value.lower())), Counter(_TOKEN.findall(generic.value.lower()))
+        common = sum((p & g).values())
+        return common / max(1, sum(p.values())), common / max(1, sum(g.values()))
+
+    @cached_property
+    def _use_primary_body(self) -> bool:
+        """The page object's body, unless the density layer finds an article it does not hold.
+
+        On a site of the page object's own family the page object wins whenever its body holds
+        most of what the density layer found (it may hold more: tables, short captions). On any
+        other site both layers must agree, else the density layer's body is taken.
+        """
+        body = self._anchored(self.primary.body_field)
+        if body is None or len(body.value) < MIN_BODY_CHARS:
+            return False
+        agreement = self.body_agreement
+        if agreement is None:
+            return True
+        primary_in_generic, generic_in_primary = agreement
+        if self.on_own_template:
+            return generic_in_primary >= AGREEMENT
+        return generic_in_primary >= AGREEMENT and primary_in_generic >= AGREEMENT
+
+    @cached_property
+    def body_field(self) -> Field | None:
+        if self._use_primary_body:
+            return self.primary.body_field
+        return self.generic.body_field
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.primary.paragraphs if self._use_primary_body else self.generic.paragraphs
+
+    @property
+    def images(self) -> list[dict]:
+        return self.primary.images if self._use_primary_body else self.generic.images
+
+    @property
+    def editor(self) -> str | None:
+        return self.primary.editor if self._use_primary_body else self.generic.editor
+
+    @property
+    def body_html(self) -> str:
+        return self.primary.body_html if self._use_primary_body else self.generic.body_html
+
+    @property
+    def attachments(self) -> list[dict]:
+        return self.primary.attachments
+
+    @property
+    def breadcrumb_field(self) -> Field | None:
+        return self.primary.breadcrumb_field
+
+    @property
+    def family(self) -> str:
+        return self.primary.family if self._use_primary_body else self.generic.family
+
+    @cached_property
+    def language(self) -> str:
+        text = (self.body_field.value if self.body_field else "") or (self.title_field.value if self.title_field else "")
+        return "zh" if cjk_ratio(text[:2000]) >= 0.05 else "en"
+
+    # ------------------------------------------------------------------ verdict
+    def looks_like_article(self) -> tuple[bool, str]:
+        ok, why = self.primary.looks_like_article()
+        if ok:
+            return True, ""
+        if self.page.url_info.kind == "list":
+            return False, why
+        body = self.generic.body_field
+        if body is None or len(body.value) < 200 or self.title_field is None:
+            return False, why
+        return True, ""
+
+    @cached_property
+    def fields(self) -> dict[str, Field | None]:
+        return {
+            "title": self.title_field,
+            "source": self.source_field,
+            "author": self.author_field,
+            "published_at": self.published_field,
+            "body": self.body_field,
+            "breadcrumb": self.breadcrumb_field,
+        }
+
