@@ -34,6 +34,12 @@ ENGLISH_DATE = re.compile(
     r"(?:,?\s+(?:at\s+)?(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?)?"
 )
 
+# 9/17/2004 5:54:13 AM: the US-style M/D/YYYY that .NET pages print; D/M/YYYY only when the first
+# number cannot be a month (17/9/2004). Tried after the Y-M-D and English forms.
+SLASH_MDY = re.compile(
+    r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d{2})(?![\d/])"
+    r"(?:\s+(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?")
+
 _MONTH_NUMBER = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _MONTH_WORDS = frozenset(
     "jan january feb february mar march apr april may jun june jul july aug august sep sept september "
@@ -98,19 +104,34 @@ def find_date(text: str | None) -> ParsedDate | None:
         month = _MONTH_NUMBER.get((m["mon1"] or m["mon2"])[:3].lower())
         if month is None or (m["mon1"] or m["mon2"]).lower() not in _MONTH_WORDS:
             continue
-        hour = int(m["H"]) if m["H"] else 0
-        ampm = (m["ampm"] or "").replace(".", "").lower()
-        if ampm == "pm" and hour < 12:
-            hour += 12
-        elif ampm == "am" and hour == 12:
-            hour = 0
+        hour = _hour(m["H"], m["ampm"])
         try:
             dt = datetime(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]), hour,
                           int(m["M"] or 0), int(m["S"] or 0), tzinfo=CST)
         except ValueError:
             continue
         return ParsedDate(_format(dt, precision), precision, raw)
+    for m in SLASH_MDY.finditer(text):
+        a, b = int(m["a"]), int(m["b"])
+        month, day = (b, a) if a > 12 else (a, b)
+        precision = ("second" if m["S"] else "minute") if m["H"] else "day"
+        hour = _hour(m["H"], m["ampm"])
+        try:
+            dt = datetime(int(m["y"]), month, day, hour, int(m["M"] or 0), int(m["S"] or 0), tzinfo=CST)
+        except ValueError:
+            continue
+        return ParsedDate(_format(dt, precision), precision, m.group(0).strip())
     return None
+
+
+def _hour(h: str | None, ampm: str | None) -> int:
+    hour = int(h) if h else 0
+    ampm = (ampm or "").replace(".", "").lower()
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    return hour
 
 
 URL_DATE = re.compile(r"/t(?P<date>(?:19|20)\d{6})_\d+\.html?$")

@@ -77,6 +77,9 @@ DISCLAIMER = re.compile(r"^\s*(特别|郑重)?(声明|免责声明|版权声明)
                         r"不代表本(站|网|平台)|^\s*Notice: The content above", re.I)
 EDITOR = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编|编辑|审核|审校|校对|值班编辑|实习编辑|Editor)\s*[:：]?\s*"
                     r"(?P<name>[^）)】\]\n]{1,30})[）)】\]]?\s*$")
+# Words that mark an info line or a post line (views, 发表于) next to a date.
+INFO_MARKER = re.compile(r"阅读|浏览|点击|发表于|发表|发布|来源|作者|编辑|views|posted|published|updated", re.I)
+PERIOD_AFTER = re.compile(r"\s*[－\-—~～至到]\s*\d")
 DATE_LABEL = re.compile(r"发布时间|发表时间|发布日期|发表日期|更新时间|时间|日期|Published|Posted|Date|Updated", re.I)
 TITLE_SEP = re.compile(r"\s*(?:[_|｜]|\s[-–—]{1,2}\s|－|--|——|::|»|\s·\s)\s*")
 _WS = re.compile(r"\s+")
@@ -242,6 +245,19 @@ class _Walker:
             self.children.setdefault(self.owner[-1], []).append((start, len(self.blocks)))
 
 
+_NOT_A_NAME = re.compile(r"[=<>{}\\]|https?://|^[\d\W_]+$")
+
+
+def plausible_name(value: str | None) -> bool:
+    """A 来源 or 作者 value a reader would accept: short, no markup debris (``size="20"``), not a URL."""
+    return bool(value) and len(value) <= 40 and not _NOT_A_NAME.search(value)
+
+
+def _is_paragraph(b: TextBlock) -> bool:
+    """A sentence of body text (not a label, a date line or a link)."""
+    return b.chars >= 50 and b.punct >= 2 and b.link_ratio < 0.3 and not b.heading
+
+
 def block_score(b: TextBlock, strict: bool = False) -> float:
     """Positive for prose, negative for chrome. Units: characters.
 
@@ -315,6 +331,8 @@ class GenericArticlePage:
     """Fields of an article on an unknown template. Same interface as the CMS-family page objects."""
 
     family = "generic"
+
+    zone_date_weight = -99       # how much the info-zone date looks like a publication line (see _zone_date)
 
     def __init__(self, root, url: str, *, references: tuple[str, ...] = ()):
         self.root = root
@@ -549,14 +567,21 @@ class GenericArticlePage:
     # ------------------------------------------------------------------ info zone
     @cached_property
     def info_blocks(self) -> list[TextBlock]:
-        """Blocks between the headline and the body (plus a few around), nearest the headline first."""
+        """Blocks between the headline and the first real paragraph (plus a few before the headline),
+        nearest the headline first."""
         blocks = self.blocks
         if not blocks:
             return []
         body_start = self.body_range[0] if self.body_range else 0
+        if self.body_blocks:                 # the body region may start with the headline and info line
+            body_start = max(body_start, self.body_blocks[0].index)
         t = self.title_block
         if t is not None and t.index < body_start + 3:
-            after = blocks[t.index + 1: max(t.index + 1, min(len(blocks), body_start + 2, t.index + 14))]
+            end = t.index + 1
+            limit = min(len(blocks), t.index + 15)
+            while end < limit and not _is_paragraph(blocks[end]):
+                end += 1
+            after = blocks[t.index + 1: min(limit, end + 1)]
             before = list(reversed(blocks[max(0, t.index - 3): t.index]))
             zone = after + before
         else:
@@ -567,19 +592,18 @@ class GenericArticlePage:
     def _info(self):
         """(date Field, source Field, author Field) read from the info zone."""
         date = source = author = None
-        for b in self.info_blocks:
+        best_date = None
+        for rank, b in enumerate(self.info_blocks):
             info = parse_info_line(b.text)
-            if date is None:
-                raw = info.published
-                d = find_date(raw) if raw else None
-                if d is None and not (info.fields.get("updated") and not info.published):
-                    d = find_date(b.text)
-                    raw = b.text
-                if d is not None:
-                    date = Field(d, "generic:info-zone", raw)
-            if source is None and info.source:
+            found = self._zone_date(b, info)
+            if found is not None:
+                d, raw, weight = found
+                key = (weight, -rank)
+                if best_date is None or key > best_date[0]:
+                    best_date = (key, Field(d, "generic:info-zone", raw))
+            if source is None and plausible_name(info.source):
                 source = Field(info.source, "generic:info-zone", b.text)
-            if author is None and info.author:
+            if author is None and plausible_name(info.author):
                 author = Field(info.author, "generic:info-zone", b.text)
         if source is None or author is None:
             for b in self.info_blocks:
@@ -592,7 +616,33 @@ class GenericArticlePage:
                     source = Field(val, "generic:source-element", b.text)
                 elif b.hinted == "author" and author is None:
                     author = Field(val, "generic:author-element", b.text)
+        if best_date is not None:
+            date = best_date[1]
+            self.zone_date_weight = best_date[0][0]
         return date, source, author
+
+    @staticmethod
+    def _zone_date(b: TextBlock, info) -> tuple | None:
+        """(date, raw, weight) of a block in the info zone: a labelled date beats a date line,
+        which beats a date inside a sentence; a period (12月11－12日) is not a publication date."""
+        if info.published:
+            d = find_date(info.published)
+            if d is not None:
+                return d, info.published, 4
+        if info.fields.get("updated") and not info.published:
+            return None
+        d = find_date(b.text)
+        if d is None:
+            return None
+        weight = 0
+        if d.precision != "day":
+            weight += 1
+        if len(d.raw) >= 0.4 * b.chars or INFO_MARKER.search(b.text) or b.hinted in ("source", "author"):
+            weight += 2
+        end = b.text.find(d.raw) + len(d.raw)
+        if PERIOD_AFTER.match(b.text[end:end + 3]):
+            weight -= 3
+        return d, b.text, weight
 
     @staticmethod
     def _hinted_value(b: TextBlock) -> str | None:
@@ -618,6 +668,13 @@ class GenericArticlePage:
                 d = find_date(b.text)
                 if d:
                     return Field(d, "generic:date-after-body", b.text)
+        # a post line anywhere around the body: "X 发表于 2005-9-15 11:46", "本贴由X于…发表"
+        if rng:
+            for b in self.blocks[max(0, rng[0] - 10): rng[1]]:
+                if b.text and b.chars <= 150 and INFO_MARKER.search(b.text) and not BOILERPLATE.search(b.text):
+                    d = find_date(b.text)
+                    if d:
+                        return Field(d, "generic:post-line", b.text)
         return None
 
     @cached_property

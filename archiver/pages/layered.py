@@ -26,7 +26,7 @@ from archiver.normalize.text import cjk_ratio
 
 from .base import Field, PageInput
 from .chinalco import ChinalcoArticlePage
-from .generic import GenericArticlePage, _lcs, _norm, strip_title_suffix
+from .generic import GenericArticlePage, _lcs, _norm, plausible_name, strip_title_suffix
 from .metadata import PageMetadata
 
 # /2019/09/07/, /2019-09-07/, /20190907/ in a path (after the TRS tYYYYMMDD form).
@@ -86,6 +86,17 @@ class LayeredArticlePage:
     def primary_anchored(self) -> bool:
         return self.primary.info_el is not None
 
+    @cached_property
+    def _primary_date_contradicted(self) -> bool:
+        """Off its own template, the page object's info line may be a sidebar's or a comment's:
+        a dated info line right under the headline (weight >= 2) that names another day wins."""
+        if self.on_own_template:
+            return False
+        primary = self._anchored(self.primary.published_field)
+        zone = self.generic._info[0]
+        return (primary is not None and zone is not None and self.generic.zone_date_weight >= 2
+                and zone.value.day != primary.value.day)
+
     # ------------------------------------------------------------------ title
     @cached_property
     def title_field(self) -> Field | None:
@@ -112,7 +123,7 @@ class LayeredArticlePage:
     @cached_property
     def published_field(self) -> Field | None:
         primary = self._anchored(self.primary.published_field)
-        if primary is not None:
+        if primary is not None and not self._primary_date_contradicted:
             return primary
         if self.meta.published_field is not None:
             return self.meta.published_field
@@ -124,14 +135,17 @@ class LayeredArticlePage:
         return None
 
     # ------------------------------------------------------------------ source / author
+    def _named(self, f: Field | None) -> Field | None:
+        return f if f is not None and plausible_name(f.value) else None
+
     @cached_property
     def source_field(self) -> Field | None:
-        return (self._anchored(self.primary.source_field) or self.meta.source_field
+        return (self._named(self._anchored(self.primary.source_field)) or self._named(self.meta.source_field)
                 or self.generic.source_field)
 
     @cached_property
     def author_field(self) -> Field | None:
-        primary = self._anchored(self.primary.author_field)
+        primary = self._named(self._anchored(self.primary.author_field))
         if primary is not None:
             return primary
         # A labelled 作者/记者 near the headline, or a credit in the lead, names a person; a
@@ -139,7 +153,7 @@ class LayeredArticlePage:
         generic = self.generic.author_field
         if generic is not None and generic.method in ("generic:info-zone", "generic:credit"):
             return generic
-        meta = self.meta.author_field
+        meta = self._named(self.meta.author_field)
         source = self.source_field.value if self.source_field else None
         if meta is not None and meta.value != source and meta.value not in self.site_names:
             return meta
