@@ -105,6 +105,13 @@ class ChinalcoArticlePage:
             if _is_chrome(el2):
                 continue
             key = (score, -self._order.get(el2, 0))
+            if best is not None and score == best[0][0]:
+                # same score: the tighter of an element and its ancestor is the info line
+                if best[1] in el2.iterdescendants():
+                    continue
+                if el2 in best[1].iterdescendants():
+                    best = (key, el2, info)
+                    continue
             if best is None or key > best[0]:
                 best = (key, el2, info)
         if best is None:

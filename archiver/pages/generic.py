@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from urllib.parse import urljoin
 
-from archiver.normalize.credits import credited_authors
 from archiver.normalize.dates import find_date
 from archiver.normalize.infoline import LABEL_RE, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
@@ -690,15 +689,7 @@ class GenericArticlePage:
 
     @cached_property
     def author_field(self) -> Field | None:
-        if self._info[2] is not None:
-            return self._info[2]
-        paras = self.paragraphs
-        if paras:
-            found = credited_authors(paras[0], paras[-1] if len(paras) > 1 else None)
-            if found:
-                names, raw = found
-                return Field(" ".join(names), "generic:credit", raw)
-        return None
+        return self._info[2]
 
     @property
     def breadcrumb_field(self) -> Field | None:

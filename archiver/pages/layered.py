@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from functools import cached_property
 
+from archiver.normalize.credits import credited_authors
 from archiver.normalize.dates import ParsedDate, find_date, url_date
 from archiver.normalize.text import cjk_ratio
 
@@ -145,19 +146,35 @@ class LayeredArticlePage:
 
     @cached_property
     def author_field(self) -> Field | None:
+        """The 作者 the page shows: the info line's, a labelled 作者/记者 near the headline, a meta
+        author (unless it names the outlet: then it is the 来源), an element classed "author"."""
         primary = self._named(self._anchored(self.primary.author_field))
         if primary is not None:
             return primary
-        # A labelled 作者/记者 near the headline, or a credit in the lead, names a person; a
-        # meta author on Chinese sites often names the outlet (then it is the 来源) or an account.
         generic = self.generic.author_field
-        if generic is not None and generic.method in ("generic:info-zone", "generic:credit"):
+        if generic is not None and generic.method == "generic:info-zone":
             return generic
         meta = self._named(self.meta.author_field)
         source = self.source_field.value if self.source_field else None
         if meta is not None and meta.value != source and meta.value not in self.site_names:
             return meta
         return generic
+
+    @cached_property
+    def credits_field(self) -> Field | None:
+        """Reporters credited in the text: 本网讯（记者 张三）… in the lead, （记者 张三） or 文/张三 at an end.
+
+        Kept apart from ``author`` (the 作者 of the info line): a page can show both, and a credit
+        is read from the body, not from a labelled field.
+        """
+        paras = self.paragraphs
+        if not paras:
+            return None
+        found = credited_authors(paras[0], paras[-1] if len(paras) > 1 else None)
+        if not found:
+            return None
+        names, raw = found
+        return Field(names, "credit:body", raw)
 
     # ------------------------------------------------------------------ body
     @cached_property
@@ -237,6 +254,39 @@ class LayeredArticlePage:
         return "zh" if cjk_ratio(text[:2000]) >= 0.05 else "en"
 
     # ------------------------------------------------------------------ verdict
+    @cached_property
+    def layer_flags(self) -> list[str]:
+        """Quality flags only the extractor can know: on a site of the page object's own family,
+        a field that a fallback layer had to supply (the anchors no longer match the template)."""
+        if not self.on_own_template:
+            return []
+        flags = []
+        title = self.title_field
+        if title is not None and not title.method.startswith(self._anchor_prefix):
+            flags.append("title_from_fallback")
+        date = self.published_field
+        if date is not None and not date.method.startswith(self._anchor_prefix) and date.method != "url":
+            flags.append("date_from_fallback")
+        if self.body_field is not None and not self._use_primary_body:
+            flags.append("body_from_fallback")
+        agreement = self.body_agreement
+        if agreement is not None and agreement[1] < AGREEMENT:
+            flags.append("body_layers_disagree")
+        return flags
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Names a headline must not be: the site's names, the channel's and the breadcrumb's labels."""
+        out = list(self.site_names)
+        site, channel = self.page.site, self.page.url_info.channel
+        if site and channel is not None:
+            ch = site.channel_for_path(channel)
+            if ch:
+                out.append(ch.label)
+        if self.breadcrumb_field:
+            out.extend(self.breadcrumb_field.value)
+        return tuple(out)
+
     def looks_like_article(self) -> tuple[bool, str]:
         ok, why = self.primary.looks_like_article()
         if ok:
@@ -257,5 +307,6 @@ class LayeredArticlePage:
             "published_at": self.published_field,
             "body": self.body_field,
             "breadcrumb": self.breadcrumb_field,
+            "credits": self.credits_field,
         }
 
