@@ -63,7 +63,7 @@ POS_TOKENS = frozenset({"zw", "con", "txt", "text", "body", "main"})
 _TOKENS = re.compile(r"[\s_\-]+")
 CAPTION_HINT = re.compile(r"caption|credit|img[-_]?desc|photo[-_]?desc|pic[-_]?(desc|txt|text)|tpsm|image[-_]?text")
 TITLE_HINT = re.compile(r"title|headline|biaoti|\b(tit|bt|h1)\b")
-SOURCE_HINT = re.compile(r"source|\b(from|ly|laiyuan|media|origin|src|wemedia)\b|account[-_]?name|publisher")
+SOURCE_HINT = re.compile(r"source|nickname|\b(from|ly|laiyuan|media|origin|src|wemedia)\b|account[-_]?name|publisher")
 AUTHOR_HINT = re.compile(r"author|byline|writer|reporter|zuozhe|\bby\b")
 # Sentence punctuation, Chinese and Western.
 PUNCT = re.compile(r"[，。！？；：、,.!?;:“”「」『』（）()]")
@@ -78,6 +78,13 @@ EDITOR = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编|编辑|审核|审�
                     r"(?P<name>[^）)】\]\n]{1,30})[）)】\]]?\s*$")
 # Words that mark an info line or a post line (views, 发表于) next to a date.
 INFO_MARKER = re.compile(r"阅读|浏览|点击|发表于|发表|发布|来源|作者|编辑|views|posted|published|updated", re.I)
+# What an info line holds besides the date and the outlet.
+_INFO_NOISE = re.compile(r"原创|转载|独家|首发|阅读|评论|浏览|点击|人参与|参与|分享到?|收藏|字号|[大中小]\s*[大中小]\s*[大中小]|"
+                         r"打印|关闭|举报|关注|订阅|我要|次|条|\d+|[:：|｜·•]")
+_BRACKETED = re.compile(r"[\[【(（][^\]】)）]{0,8}[\]】)）]")
+_AUTHOR_SLASH_SOURCE = re.compile(r"^\s*(?P<author>[\u4e00-\u9fff]{2,4})\s*[/／]\s*(?P<source>[\u4e00-\u9fff\w]{2,20})\s*$")
+_NAME_SPLIT = re.compile(r"[\s/／]+")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 PERIOD_AFTER = re.compile(r"\s*[－\-—~～至到]\s*\d")
 DATE_LABEL = re.compile(r"发布时间|发表时间|发布日期|发表日期|更新时间|时间|日期|Published|Posted|Date|Updated", re.I)
 TITLE_SEP = re.compile(r"\s*(?:[_|｜]|\s[-–—]{1,2}\s|－|--|——|::|»|\s·\s)\s*")
@@ -101,6 +108,7 @@ class TextBlock:
     images: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     hinted: str = ""              # class/id of the nearest hinted ancestor kind: title | source | author
+    roles: list[tuple[str, str]] = field(default_factory=list)   # inline <span class="source">…</span> values
     score: float = 0.0
 
     @property
@@ -154,6 +162,7 @@ class _Walker:
         self.hint: list[int] = []
         self.kind: list[str] = []
         self.heading: list[int] = []
+        self.roles: list[tuple[str, str]] = []     # (author|source, text) of inline elements naming their role
 
     def flush(self):
         if not self.buf and not self.images:
@@ -164,7 +173,8 @@ class _Walker:
             self.blocks.append(TextBlock(
                 len(self.blocks), text, self.owner[-1], chars, min(self.link_chars, chars),
                 len(PUNCT.findall(text)), self.hint[-1], self.heading[-1], list(self.images), list(self.links),
-                self.kind[-1]))
+                self.kind[-1], list(self.roles)))
+        self.roles.clear()
         self.buf.clear()
         self.images.clear()
         self.links.clear()
@@ -188,6 +198,7 @@ class _Walker:
         style = el.get("style")
         if style is not None and _HIDDEN_STYLE.search(style) or el.get("hidden") is not None:
             return                                   # not rendered (microdata copies, templates)
+        role_start = None
         block = tag in BLOCKS
         if block:
             self.flush()
@@ -214,13 +225,15 @@ class _Walker:
             self.hint.append(hint)
             self.kind.append(kind)
             self.heading.append(HEADINGS.get(tag, self.heading[-1] if self.heading else 0))
-        elif tag in INLINE_ROLE_TAGS and self.owner and not self.kind[-1]:
+        elif tag in INLINE_ROLE_TAGS and self.owner:
             cid = (el.get("class") or "") + " " + (el.get("id") or "")
             if len(cid) > 1:
                 role = hints(cid)[3]
-                # an inline element naming its role (<span class="source">) tags the block it is in
+                # an inline element naming its role (<span class="source">): its visible text is the value
                 if role in ("author", "source"):
-                    self.kind[-1] = role
+                    role_start = (role, len(self.buf), len(self.blocks))
+                    if not self.kind[-1]:
+                        self.kind[-1] = role     # and the paragraph it sits in (or that sits in it)
         link = in_link or (tag == "a" and el.get("href") is not None)
         if el.text:
             self.buf.append(el.text)
@@ -234,6 +247,10 @@ class _Walker:
                     self.link_chars += len(child.tail.strip())
         if tag == "a" and el.get("href") and not in_link:
             self.links.append((el.get("href").strip(), clean_line(el.text or "")))
+        if role_start is not None and role_start[2] == len(self.blocks):       # no paragraph break inside
+            text = clean_line("".join(self.buf[role_start[1]:]))
+            if text and len(text) <= 60:
+                self.roles.append((role_start[0], text))
         if block:
             self.flush()
             self.owner.pop()
@@ -331,6 +348,7 @@ class GenericArticlePage:
 
     family = "generic"
 
+    _slash_author: Field | None = None
     zone_date_weight = -99       # how much the info-zone date looks like a publication line (see _zone_date)
 
     def __init__(self, root, url: str, *, references: tuple[str, ...] = ()):
@@ -599,11 +617,21 @@ class GenericArticlePage:
                 d, raw, weight = found
                 key = (weight, -rank)
                 if best_date is None or key > best_date[0]:
-                    best_date = (key, Field(d, "generic:info-zone", raw))
+                    best_date = (key, Field(d, "generic:info-zone", raw), b)
             if source is None and plausible_name(info.source):
                 source = Field(info.source, "generic:info-zone", b.text)
             if author is None and plausible_name(info.author):
                 author = Field(info.author, "generic:info-zone", b.text)
+        if source is None or author is None:
+            for b in self.info_blocks:
+                for role, text in b.roles:
+                    val = self._role_value(text)
+                    if not val:
+                        continue
+                    if role == "source" and source is None:
+                        source = Field(val, "generic:source-element", text)
+                    elif role == "author" and author is None:
+                        author = Field(val, "generic:author-element", text)
         if source is None or author is None:
             for b in self.info_blocks:
                 if b.hinted not in ("source", "author") or b.chars > 60:
@@ -618,7 +646,36 @@ class GenericArticlePage:
         if best_date is not None:
             date = best_date[1]
             self.zone_date_weight = best_date[0][0]
+            if source is None:
+                source = self._unlabelled_source(best_date[2])
+                if author is None:
+                    author = self._slash_author
         return date, source, author
+
+    def _unlabelled_source(self, dated: TextBlock) -> Field | None:
+        """The outlet written without a label next to the date: "2019-09-05 11:10 游民星空[整理]",
+        "原创 南方都市报 2019-09-09 16:01", or alone on the line before or after the date line."""
+        zone = self.blocks
+        neighbours = [zone[i] for i in (dated.index - 1, dated.index + 1) if 0 <= i < len(zone)]
+        for b, is_date_line in ((dated, True), *((n, False) for n in neighbours)):
+            if not b.text or LABEL_RE.search(b.text) or b is self.title_block:
+                continue
+            text = b.text
+            if is_date_line:
+                d = find_date(text)
+                text = text.replace(d.raw, " ") if d else text
+            elif find_date(text) or b.chars > 12 or b.punct:
+                continue
+            text = _BRACKETED.sub(" ", text)
+            text = _INFO_NOISE.sub(" ", text)
+            pair = _AUTHOR_SLASH_SOURCE.match(text)
+            if pair and not is_date_line:          # "石佳/中国青年报": writer / outlet
+                self._slash_author = Field(pair["author"], "generic:info-zone-unlabelled", b.text)
+                return Field(pair["source"], "generic:info-zone-unlabelled", b.text)
+            names = [t for t in _NAME_SPLIT.split(text) if 2 <= len(t) <= 20 and _CJK_CHAR.search(t)]
+            if names and plausible_name(names[0]):
+                return Field(names[0], "generic:info-zone-unlabelled", b.text)
+        return None
 
     @staticmethod
     def _zone_date(b: TextBlock, info) -> tuple | None:
@@ -642,6 +699,15 @@ class GenericArticlePage:
         if PERIOD_AFTER.match(b.text[end:end + 3]):
             weight -= 3
         return d, b.text, weight
+
+    @staticmethod
+    def _role_value(text: str) -> str | None:
+        d = find_date(text)
+        if d:
+            text = text.replace(d.raw, " ")
+        text = LABEL_RE.sub(" ", text)
+        text = clean_line(_BRACKETED.sub(" ", text)).strip(" :：|/")
+        return text if plausible_name(text) and len(text) >= 2 else None
 
     @staticmethod
     def _hinted_value(b: TextBlock) -> str | None:

@@ -141,8 +141,12 @@ class LayeredArticlePage:
 
     @cached_property
     def source_field(self) -> Field | None:
-        return (self._named(self._anchored(self.primary.source_field)) or self._named(self.meta.source_field)
-                or self.generic.source_field)
+        primary = self._named(self._anchored(self.primary.source_field))
+        zone = self.generic.source_field
+        if (primary is not None and zone is not None and not self.on_own_template
+                and zone.method == "generic:info-zone" and zone.value != primary.value):
+            return zone      # a labelled 来源 under the headline beats one elsewhere on a foreign template
+        return primary or self._named(self.meta.source_field) or zone
 
     @cached_property
     def author_field(self) -> Field | None:
