@@ -21,8 +21,9 @@ _ROLE = r"(?:首席|特约|见习|实习|全媒体|融媒体|本报|本网|本�
 BRACKET_CREDIT = re.compile(
     rf"[（(]\s*(?:[\u4e00-\u9fff]{{0,8}}?)?{_ROLE}\s*[:：]?\s*(?P<names>{_NAMES})"
     rf"(?:\s+(?:通讯员|实习生|摄影|摄)\s*[:：]?\s*{_NAMES})*\s*(?:报道|摄影|摄)?\s*[）)]")
-# 记者 张三 报道 / 记者 张三 李四 at the start of the lead (no brackets)
-LEAD_CREDIT = re.compile(rf"^\s*{_ROLE}\s*[:：]?\s*(?P<names>{_NAMES})\s*(?:报道|摄影|$|[\s，,])")
+# 记者 张三 报道 / 本报记者罗科苏盈发自北京 / 频道 记者 伊琳 李清芬 near the start of the lead (no brackets)
+LEAD_CREDIT = re.compile(rf"(?:^|[\s，,。讯电])\s*{_ROLE}\s*[:：]?\s*(?P<names>{_NAMES})\s*"
+                         rf"(?=报道|发自|摄影|$|[\s，,。：:）)])")
 # 文/张三  文｜张三  撰文：张三  作者：张三
 SLASH_CREDIT = re.compile(rf"^\s*[（(]?\s*(?:文|撰文|文字|作者|撰稿)\s*[/／|｜:：]\s*(?P<names>{_NAMES})(?=[\s）)，,图摄|｜]|$)")
 # a closing bare （张三） / （张三 李四）
@@ -37,31 +38,39 @@ def _split(names: str) -> list[str]:
     return [n for n in _SPLIT.split(names) if n and n not in NOT_NAMES]
 
 
-def credited_authors(first: str | None, last: str | None = None) -> tuple[list[str], str] | None:
-    """Names credited in the lead paragraph (``first``) or the last line (``last``), with the raw credit.
+def credited_authors(first: str | None, last: str | None = None, *,
+                     leads: list[str] | tuple = (), tails: list[str] | tuple = ()) -> tuple[list[str], str] | None:
+    """Names credited in the lead paragraphs or the last lines, with the raw credit.
+
+    ``first``/``last`` are the first and last paragraph; ``leads``/``tails`` more of them (the
+    credit may follow a subtitle or precede an editor line).
 
     >>> credited_authors("本网讯（见习记者 王小明）9月7日，……")
     (['王小明'], '（见习记者 王小明）')
     >>> credited_authors("文/张三 图/李四")
     (['张三'], '文/张三')
+    >>> credited_authors("本报记者罗科苏盈发自北京 23日下午，……")
+    (['罗科苏盈'], '本报记者罗科苏盈')
     """
-    if first:
-        head = first[:80]
+    heads = [p for p in (first, *leads) if p]
+    ends = [p for p in (last, *tails) if p]
+    for para in heads:
+        head = para[:80]
         for rx in (BRACKET_CREDIT, SLASH_CREDIT, LEAD_CREDIT):
-            m = rx.search(head) if rx is BRACKET_CREDIT else rx.match(head)
-            if m:
+            m = rx.match(head) if rx is SLASH_CREDIT else rx.search(head)
+            if m and (rx is not LEAD_CREDIT or m.start() < 40):
                 names = _split(m["names"])
                 if names:
-                    return names, m.group(0).strip()
-    if last:
-        tail = last[-60:]
-        m = BRACKET_CREDIT.search(tail) or SLASH_CREDIT.match(last[:40])
+                    return names, m.group(0).strip(" ，,。")
+    for para in ends:
+        tail = para[-60:]
+        m = BRACKET_CREDIT.search(tail) or SLASH_CREDIT.match(para[:40])
         if m:
             names = _split(m["names"])
             if names:
                 return names, m.group(0).strip()
         m = CLOSING_NAMES.search(tail)
-        if m and len(last) > len(m.group(0)) + 10:       # a sentence ending with a bare (Name)
+        if m and len(para) > len(m.group(0)) + 10:       # a sentence ending with a bare (Name)
             names = _split(m["names"])
             if names:
                 return names, m.group(0).strip()

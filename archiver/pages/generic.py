@@ -79,7 +79,7 @@ EDITOR = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编|编辑|审核|审�
 # Words that mark an info line or a post line (views, 发表于) next to a date.
 INFO_MARKER = re.compile(r"阅读|浏览|点击|发表于|发表|发布|来源|作者|编辑|views|posted|published|updated", re.I)
 # What an info line holds besides the date and the outlet.
-_INFO_NOISE = re.compile(r"原创|转载|独家|首发|阅读|评论|浏览|点击|人参与|参与|分享到?|收藏|字号|[大中小]\s*[大中小]\s*[大中小]|"
+_INFO_NOISE = re.compile(r"原创|转载|独家|首发|发表于|发布于|发表|发布|更新于?|阅读|评论|浏览|点击|人参与|参与|分享到?|收藏|字号|[大中小]\s*[大中小]\s*[大中小]|"
                          r"打印|关闭|举报|关注|订阅|我要|次|条|\d+|[:：|｜·•]")
 _BRACKETED = re.compile(r"[\[【(（][^\]】)）]{0,8}[\]】)）]")
 _AUTHOR_SLASH_SOURCE = re.compile(r"^\s*(?P<author>[\u4e00-\u9fff]{2,4})\s*[/／]\s*(?P<source>[\u4e00-\u9fff\w]{2,20})\s*$")

@@ -33,6 +33,13 @@ from .metadata import PageMetadata
 # /2019/09/07/, /2019-09-07/, /20190907/ in a path (after the TRS tYYYYMMDD form).
 URL_PATH_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|_|\.|-|$)")
 MIN_BODY_CHARS = 20
+# "赵 培：北京物资学院，北京": the person is before the colon or comma.
+_AFFILIATION = re.compile(r"\s*[：:，,（(]")
+# "陈智 整合", "姚峰 上海报道", "赵婕 出自": a role or place word after the name.
+_ROLE_SUFFIX = re.compile(r"\s+\S{0,4}(报道|整合|编译|出自|撰文|发自\S*|摄影?|供稿|综合)$|\s+(文|图)$")
+# Values that name an outlet, a site or an account, not a person (网易, CSDN.NET, www.…, name@mail).
+_NOT_OUTLET = re.compile(r"@|www|^\w*_\d+$")    # an e-mail, a URL or a user id is not an outlet either
+_OUTLET = re.compile(r"[.@]|www|网$|网络$|新闻$|报$|日报|晚报|集团|公司|频道|传媒|杂志|中心$|^\w*_\d+$")
 AGREEMENT = 0.8            # token share two layers' bodies must have in common to agree
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 TITLE_AGREEMENT = 0.6      # share of a headline that must occur in <title>/og:title to trust it
@@ -139,6 +146,18 @@ class LayeredArticlePage:
     def _named(self, f: Field | None) -> Field | None:
         return f if f is not None and plausible_name(f.value) else None
 
+    def _person(self, f: Field | None) -> Field | None:
+        """An author value cut to the person: "陈智 整合" -> 陈智, "姚峰 上海报道" -> 姚峰,
+        "赵培：北京物资学院" -> 赵培; None when it names an outlet or a site (网易, CSDN.NET)."""
+        f = self._named(f)
+        if f is None:
+            return None
+        value = _AFFILIATION.split(f.value, maxsplit=1)[0]
+        value = _ROLE_SUFFIX.sub("", value).strip()
+        if not value or _OUTLET.search(value):
+            return None
+        return Field(value, f.method, f.raw) if value != f.value else f
+
     @cached_property
     def source_field(self) -> Field | None:
         primary = self._named(self._anchored(self.primary.source_field))
@@ -146,19 +165,25 @@ class LayeredArticlePage:
         if (primary is not None and zone is not None and not self.on_own_template
                 and zone.method == "generic:info-zone" and zone.value != primary.value):
             return zone      # a labelled 来源 under the headline beats one elsewhere on a foreign template
-        return primary or self._named(self.meta.source_field) or zone
+        found = primary or self._named(self.meta.source_field) or zone
+        if found is None:
+            # a meta author that names an outlet (网易, 大汉网络) is the page's 来源, not its 作者
+            meta = self._named(self.meta.author_field)
+            if meta is not None and _OUTLET.search(meta.value) and not _NOT_OUTLET.search(meta.value):
+                found = Field(meta.value, meta.method + "(outlet)", meta.raw)
+        return found
 
     @cached_property
     def author_field(self) -> Field | None:
         """The 作者 the page shows: the info line's, a labelled 作者/记者 near the headline, a meta
         author (unless it names the outlet: then it is the 来源), an element classed "author"."""
-        primary = self._named(self._anchored(self.primary.author_field))
+        primary = self._person(self._anchored(self.primary.author_field))
         if primary is not None:
             return primary
-        generic = self.generic.author_field
+        generic = self._person(self.generic.author_field)
         if generic is not None and generic.method == "generic:info-zone":
             return generic
-        meta = self._named(self.meta.author_field)
+        meta = self._person(self.meta.author_field)
         source = self.source_field.value if self.source_field else None
         if meta is not None and meta.value != source and meta.value not in self.site_names:
             return meta
@@ -174,7 +199,8 @@ class LayeredArticlePage:
         paras = self.paragraphs
         if not paras:
             return None
-        found = credited_authors(paras[0], paras[-1] if len(paras) > 1 else None)
+        found = credited_authors(paras[0], paras[-1] if len(paras) > 1 else None,
+                                 leads=paras[1:3], tails=paras[-3:-1] if len(paras) > 3 else ())
         if not found:
             return None
         names, raw = found
