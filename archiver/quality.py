@@ -52,6 +52,8 @@ FLAGS: dict[str, tuple[float, bool]] = {
     "body_layers_disagree": (0.3, False),
 }
 LAYER_FLAGS = frozenset(f for f in FLAGS if f.endswith(("_from_fallback", "_disagree")))
+# Flags that need the extractor's context (layers, labels, template): kept when assessed again later.
+CONTEXT_FLAGS = LAYER_FLAGS | {"title_is_label", "source_missing"}
 
 _PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
 _BOILERPLATE = re.compile(r"版权所有|ICP备|ICP证|公网安备|上一篇|下一篇|All Rights Reserved", re.I)
@@ -92,10 +94,11 @@ def assess(record: dict, *, now: str | datetime | None = None, earliest: date = 
 
     ``now`` is when the page was fetched (no future check without it); ``labels`` are names a
     headline must not be (site name, channel and breadcrumb labels); ``expects_source`` says the
-    template always shows a 来源. Flags already in ``record["quality_flags"]`` that only the
-    extractor can know (``LAYER_FLAGS``) are kept.
+    template always shows a 来源. Flags already in ``record["quality_flags"]`` that need the
+    extractor's context (``CONTEXT_FLAGS``) are kept, so the crawl can assess again with the
+    fetch time without losing them.
     """
-    flags: list[str] = [f for f in (record.get("quality_flags") or []) if f in LAYER_FLAGS]
+    flags: list[str] = [f for f in (record.get("quality_flags") or []) if f in CONTEXT_FLAGS]
 
     title = clean_line(record.get("title") or "")
     methods = record.get("extraction") or {}
