@@ -185,7 +185,8 @@ def draft_expected(case: Case, kind: str) -> dict:
         paragraphs = [p for p in body.split("\n") if p]
         middle = paragraphs[len(paragraphs) // 2] if len(paragraphs) > 2 else None
         draft["body_includes"] = [p for p in (draft["body_first"], middle, draft["body_last"]) if p]
-        text = case.body.decode("utf-8", "replace")
+        from archiver.pages.base import response_from_bytes
+        text = response_from_bytes(case.url, case.body, case.response.get("headers")).text   # as the crawl decodes
         draft["body_excludes"] = [s for s in BODY_EXCLUDE_CANDIDATES if s in text and s not in body]
         if got.get("language") == "en":
             draft["language"] = "en"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-_NAME = r"[\u4e00-\u9fff·•]{2,4}"
+_NAME = r"(?!通讯员|实习生|摄影|记者|报道)[\u4e00-\u9fff·•]{2,4}"
 _NAMES = rf"{_NAME}(?:[\s、,，和及与]+{_NAME})*"
 _ROLE = r"(?:首席|特约|见习|实习|全媒体|融媒体|本报|本网|本台)?记者"
 

@@ -331,7 +331,17 @@ def _lcs(a: str, b: str) -> int:
 
 
 def strip_title_suffix(raw: str, site_names: tuple[str, ...] = ()) -> str:
-    """The headline part of a ``<title>``: drop ``_Site`` / `` - Section - Site`` parts."""
+    """The headline part of a ``<title>``: drop ``_Site`` / `` - Section - Site`` parts.
+
+    A hyphen without spaces only separates a known site name ("标题-中国铝业股份有限公司"):
+    headlines contain hyphens of their own.
+    """
+    raw = clean_line(raw)
+    for name in sorted((n for n in site_names if n), key=len, reverse=True):
+        m = re.search(rf"\s*[-_|｜－—–]+\s*{re.escape(name)}\s*$", raw)
+        if m and m.start() > 0:
+            raw = raw[:m.start()]
+            break
     parts = [p for p in TITLE_SEP.split(raw or "") if p.strip()]
     if not parts:
         return clean_line(raw)

@@ -66,7 +66,9 @@ class LayeredArticlePage:
         self.primary = primary_cls(page)
         self.meta = PageMetadata(self.root)
         site = page.site
-        self.site_names = tuple(n for n in ((site.name, site.name_en) if site else ()) if n)
+        names = [site.name, site.name_en] if site else []
+        names.append(self.meta.site_name)        # og:site_name / SiteName of a page off the registry
+        self.site_names = tuple(n for n in names if n)
         self.generic = GenericArticlePage(self.root, self.url,
                                           references=tuple(f.value for f in self.meta.title_fields))
 
