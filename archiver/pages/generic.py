@@ -89,6 +89,8 @@ PERIOD_AFTER = re.compile(r"\s*[－\-—~～至到]\s*\d")
 DATE_LABEL = re.compile(r"发布时间|发表时间|发布日期|发表日期|更新时间|时间|日期|Published|Posted|Date|Updated", re.I)
 TITLE_SEP = re.compile(r"\s*(?:[_|｜]|\s[-–—]{1,2}\s|－|--|——|::|»|\s·\s)\s*")
 _WS = re.compile(r"\s+")
+# Elements a browser does not render; the XPath preselects (in C), the regex confirms.
+_HIDDEN_XPATH = "//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_TITLE = 200
 BARRIER = 40.0          # a child scoring below -BARRIER ends a run of body children
@@ -148,9 +150,10 @@ def hints(cid: str) -> tuple[bool, bool, bool, str]:
 class _Walker:
     """Cuts a tree into TextBlocks and records the block range every block element covers."""
 
-    def __init__(self, base_url: str, skip: frozenset = WALK_SKIP):
+    def __init__(self, base_url: str, skip: frozenset = WALK_SKIP, hidden: frozenset = frozenset()):
         self.base_url = base_url
         self.skip = skip
+        self.hidden = hidden
         self.blocks: list[TextBlock] = []
         self.ranges: dict[object, tuple[int, int]] = {}
         self.children: dict[object, list[tuple[int, int]]] = {}     # block element -> its block children's ranges
@@ -182,10 +185,7 @@ class _Walker:
 
     def walk(self, el, in_link: bool = False):
         tag = el.tag
-        if not isinstance(tag, str):
-            return
-        tag = tag.lower()
-        if tag in self.skip:
+        if not isinstance(tag, str) or tag in self.skip:     # comments, processing instructions; script…
             return
         if tag == "br":
             self.flush()
@@ -193,10 +193,9 @@ class _Walker:
         if tag == "img":
             src = el.get("src") or el.get("data-src") or el.get("oldsrc") or el.get("data-original")
             if src and not src.startswith("data:"):
-                self.images.append(urljoin(self.base_url, src.strip()))
+                self.images.append(src.strip())          # made absolute when read (``images``)
             return
-        style = el.get("style")
-        if style is not None and _HIDDEN_STYLE.search(style) or el.get("hidden") is not None:
+        if el in self.hidden:
             return                                   # not rendered (microdata copies, templates)
         role_start = None
         block = tag in BLOCKS
@@ -210,9 +209,9 @@ class _Walker:
             elif tag == "figcaption":
                 kind = "caption"
             else:
-                cid = (el.get("class") or "") + " " + (el.get("id") or "")
-                if len(cid) > 1:
-                    neg, strong, pos, role = hints(cid)
+                cls, ident = el.get("class"), el.get("id")
+                if cls or ident:
+                    neg, strong, pos, role = hints(f"{cls or ''} {ident or ''}")
                     if neg:
                         hint = -1
                     elif hint < 0 and strong:
@@ -226,9 +225,9 @@ class _Walker:
             self.kind.append(kind)
             self.heading.append(HEADINGS.get(tag, self.heading[-1] if self.heading else 0))
         elif tag in INLINE_ROLE_TAGS and self.owner:
-            cid = (el.get("class") or "") + " " + (el.get("id") or "")
-            if len(cid) > 1:
-                role = hints(cid)[3]
+            cls, ident = el.get("class"), el.get("id")
+            if cls or ident:
+                role = hints(f"{cls or ''} {ident or ''}")[3]
                 # an inline element naming its role (<span class="source">): its visible text is the value
                 if role in ("author", "source"):
                     role_start = (role, len(self.buf), len(self.blocks))
@@ -371,7 +370,9 @@ class GenericArticlePage:
     def _walk(self) -> _Walker:
         body = self.root.find("body")
         # Malformed pages (an unknown tag in <head>) can leave the whole text inside <head>.
-        w = _Walker(self.url, WALK_SKIP if body is not None else WALK_SKIP - {"head"})
+        hidden = frozenset(el for el in self.root.xpath(_HIDDEN_XPATH)
+                           if el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or ""))
+        w = _Walker(self.url, WALK_SKIP if body is not None else WALK_SKIP - {"head"}, hidden)
         top = body if body is not None else self.root
         w.owner.append(top)
         w.hint.append(0)
@@ -536,6 +537,7 @@ class GenericArticlePage:
         """Images of the body in order; a caption block (figcaption, class "caption") names the image before it."""
         out: list[dict] = []
         for b in self.body_blocks:
+            b.images = [urljoin(self.url, src) for src in b.images]
             for src in b.images:
                 out.append({"src": src, "caption": None})
             if b.hinted == "caption" and b.text and out and out[-1]["caption"] is None:
@@ -774,9 +776,10 @@ class GenericArticlePage:
     @cached_property
     def body_html(self) -> str:
         from .sanitize import blocks_to_html
+        images = self.images                 # resolves the blocks' image URLs first
         for b in self.body_blocks:
             b.links = [(urljoin(self.url, href), text) for href, text in b.links]
-        return blocks_to_html(self.body_blocks, self.images)
+        return blocks_to_html(self.body_blocks, images)
 
     @property
     def attachments(self) -> list[dict]:
