@@ -93,6 +93,7 @@ _WS = re.compile(r"\s+")
 _HIDDEN_XPATH = "//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_TITLE = 200
+MIN_PROSE = 300.0       # less prose than this on the rendered page: read hidden elements too
 BARRIER = 40.0          # a child scoring below -BARRIER ends a run of body children
 
 
@@ -370,10 +371,19 @@ class GenericArticlePage:
     def _walk(self) -> _Walker:
         body = self.root.find("body")
         # Malformed pages (an unknown tag in <head>) can leave the whole text inside <head>.
+        skip = WALK_SKIP if body is not None else WALK_SKIP - {"head"}
+        top = body if body is not None else self.root
         hidden = frozenset(el for el in self.root.xpath(_HIDDEN_XPATH)
                            if el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or ""))
-        w = _Walker(self.url, WALK_SKIP if body is not None else WALK_SKIP - {"head"}, hidden)
-        top = body if body is not None else self.root
+        w = self._walk_with(top, skip, hidden)
+        if hidden and sum(b.score for b in w.blocks if b.score > 20) < MIN_PROSE:
+            # Nothing to read in the rendered page: the article may sit in a hidden element that a
+            # script reveals (streamed server-side rendering). Read the hidden parts too.
+            w = self._walk_with(top, skip, frozenset())
+        return w
+
+    def _walk_with(self, top, skip, hidden) -> _Walker:
+        w = _Walker(self.url, skip, hidden)
         w.owner.append(top)
         w.hint.append(0)
         w.kind.append("")
