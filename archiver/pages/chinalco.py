@@ -29,8 +29,8 @@ INFO_TEXT_XPATH = (
     "contains(., '作者') or contains(., 'Source') or contains(., 'Date') or contains(., 'Time') or "
     "contains(., 'SOURCE') or contains(., 'DATE')]"
 )
-HOME_TEXT_XPATH = (".//text()[contains(., '首页') or contains(., '主页') or "
-                   "contains(translate(., 'HOME', 'home'), 'home')]")
+HOME_TEXT_XPATH = (".//text()[contains(., '首页') or contains(., '主页') or contains(., 'Home') or "
+                   "contains(., 'home') or contains(., 'HOME')]")
 CHROME_HINT = re.compile(r"(^|[\s_-])(foot|footer|bottom|copyright|nav|menu|header|top-?bar|topbar|sidebar|"
                          r"side|share|bdshare|wzq|links?|friend|yqlj)([\s_-]|$)", re.I)
 TITLE_HINT = re.compile(r"title|tit\b|^tit|_tit|bt\b|headline|biaoti|(^|\s)h1(\s|$)", re.I)

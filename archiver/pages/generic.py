@@ -74,6 +74,7 @@ BOILERPLATE = re.compile(
 # Disclaimers that platforms append to every article (any length).
 DISCLAIMER = re.compile(r"^\s*(特别|郑重)?(声明|免责声明|版权声明)\s*[:：]|以上内容.{0,30}(上传|发布)|仅代表(作者|其)(本人)?(个人)?观点|"
                         r"不代表本(站|网|平台)|^\s*Notice: The content above", re.I)
+BOILERPLATE_OR_DISCLAIMER = re.compile(f"{BOILERPLATE.pattern}|{DISCLAIMER.pattern}", re.I)
 EDITOR = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编|编辑|审核|审校|校对|值班编辑|实习编辑|Editor)\s*[:：]?\s*"
                     r"(?P<name>[^）)】\]\n]{1,30})[）)】\]]?\s*$")
 # Words that mark an info line or a post line (views, 发表于) next to a date.
@@ -171,7 +172,14 @@ class _Walker:
     def flush(self):
         if not self.buf and not self.images:
             return
-        text = clean_line("".join(self.buf))
+        joined = "".join(self.buf)
+        if not self.images and (not joined or joined.isspace()):
+            self.buf.clear()
+            self.links.clear()
+            self.roles.clear()
+            self.link_chars = 0
+            return
+        text = clean_line(joined)
         if text or self.images:
             chars = len(text) - text.count(" ")
             self.blocks.append(TextBlock(
@@ -284,7 +292,7 @@ def block_score(b: TextBlock, strict: bool = False) -> float:
     if not b.chars:
         return 0.0
     own = b.chars - b.link_chars
-    if BOILERPLATE.search(b.text) and b.chars < 200 or DISCLAIMER.search(b.text):
+    if (BOILERPLATE_OR_DISCLAIMER if b.chars < 200 else DISCLAIMER).search(b.text):
         return -40.0 - b.chars
     if b.hinted == "caption":
         return 0.0                         # belongs to an image, says nothing about the body
@@ -307,11 +315,10 @@ def _norm(s: str) -> str:
 
 
 def _common(a: str, b: str, n: int) -> bool:
-    """True when a and b share a substring of length n."""
+    """True when a and b share a substring of length n (``in`` on str runs in C)."""
     if n <= 0:
         return True
-    subs = {b[i:i + n] for i in range(len(b) - n + 1)}
-    return any(a[i:i + n] in subs for i in range(len(a) - n + 1))
+    return any(a[i:i + n] in b for i in range(len(a) - n + 1))
 
 
 def _lcs(a: str, b: str) -> int:
@@ -415,10 +422,11 @@ class GenericArticlePage:
         (references, "more stories") without running on into teaser paragraphs after it.
         """
         children = self._walk.children
+        positive = self._prefix(max(0.0, b) for b in (pre[i + 1] - pre[i] for i in range(len(pre) - 1)))
         best = None
         for el, (s, e) in self._walk.ranges.items():
-            if e <= s:
-                continue
+            if e <= s or (best is not None and positive[e] - positive[s] <= best[0][0]):
+                continue               # no run inside can beat the best: its positive blocks sum lower
             total = pre[e] - pre[s]
             key = (total, -(e - s))
             if total > 0 and (best is None or key > best[0]):
