@@ -192,81 +192,98 @@ class _Walker:
         self.links.clear()
         self.link_chars = 0
 
-    def walk(self, el, in_link: bool = False):
-        tag = el.tag
-        if not isinstance(tag, str) or tag in self.skip:     # comments, processing instructions; script…
-            return
-        if tag == "br":
-            self.flush()
-            return
-        if tag == "img":
-            src = el.get("src") or el.get("data-src") or el.get("oldsrc") or el.get("data-original")
-            if src and not src.startswith("data:"):
-                self.images.append(src.strip())          # made absolute when read (``images``)
-            return
-        if el in self.hidden:
-            return                                   # not rendered (microdata copies, templates)
-        role_start = None
-        block = tag in BLOCKS
-        if block:
-            self.flush()
-            start = len(self.blocks)
-            hint = self.hint[-1] if self.hint else 0
-            kind = self.kind[-1] if self.kind else ""
-            if tag in CHROME_TAGS:
-                hint = -1
-            elif tag == "figcaption":
-                kind = "caption"
-            else:
+    def walk(self, top) -> None:
+        """Walk ``top`` (one recursive closure with local names: this loop is the extractor's hot path)."""
+        skip, hidden, blocks_out = self.skip, self.hidden, self.blocks
+        buf, images, links, roles = self.buf, self.images, self.links, self.roles
+        owner, hint_stack, kind_stack, heading_stack = self.owner, self.hint, self.kind, self.heading
+        ranges, children = self.ranges, self.children
+        flush = self.flush
+        is_str = str.__instancecheck__
+
+        def walk(el, in_link):
+            tag = el.tag
+            if not is_str(tag) or tag in skip:     # comments, processing instructions; script…
+                return
+            if tag == "br":
+                flush()
+                return
+            if tag == "img":
+                src = el.get("src") or el.get("data-src") or el.get("oldsrc") or el.get("data-original")
+                if src and not src.startswith("data:"):
+                    images.append(src.strip())     # made absolute when read (``images``)
+                return
+            if hidden and el in hidden:
+                return                             # not rendered (microdata copies, templates)
+            role_start = None
+            block = tag in BLOCKS
+            if block:
+                flush()
+                start = len(blocks_out)
+                hint = hint_stack[-1]
+                kind = kind_stack[-1]
+                if tag in CHROME_TAGS:
+                    hint = -1
+                elif tag == "figcaption":
+                    kind = "caption"
+                else:
+                    cls, ident = el.get("class"), el.get("id")
+                    if cls or ident:
+                        neg, strong, pos, role = hints(f"{cls or ''} {ident or ''}")
+                        if neg:
+                            hint = -1
+                        elif hint < 0 and strong:
+                            hint = 1
+                        elif hint == 0 and pos:
+                            hint = 1
+                        if role:
+                            kind = role
+                owner.append(el)
+                hint_stack.append(hint)
+                kind_stack.append(kind)
+                heading_stack.append(HEADINGS.get(tag, heading_stack[-1]))
+            elif tag in INLINE_ROLE_TAGS:
                 cls, ident = el.get("class"), el.get("id")
                 if cls or ident:
-                    neg, strong, pos, role = hints(f"{cls or ''} {ident or ''}")
-                    if neg:
-                        hint = -1
-                    elif hint < 0 and strong:
-                        hint = 1
-                    elif hint == 0 and pos:
-                        hint = 1
-                    if role:
-                        kind = role
-            self.owner.append(el)
-            self.hint.append(hint)
-            self.kind.append(kind)
-            self.heading.append(HEADINGS.get(tag, self.heading[-1] if self.heading else 0))
-        elif tag in INLINE_ROLE_TAGS and self.owner:
-            cls, ident = el.get("class"), el.get("id")
-            if cls or ident:
-                role = hints(f"{cls or ''} {ident or ''}")[3]
-                # an inline element naming its role (<span class="source">): its visible text is the value
-                if role in ("author", "source"):
-                    role_start = (role, len(self.buf), len(self.blocks))
-                    if not self.kind[-1]:
-                        self.kind[-1] = role     # and the paragraph it sits in (or that sits in it)
-        link = in_link or (tag == "a" and el.get("href") is not None)
-        if el.text:
-            self.buf.append(el.text)
-            if link:
-                self.link_chars += len(el.text.strip())
-        for child in el:
-            self.walk(child, link)
-            if child.tail:
-                self.buf.append(child.tail)
+                    role = hints(f"{cls or ''} {ident or ''}")[3]
+                    # an inline element naming its role (<span class="source">): its visible text is the value
+                    if role in ("author", "source"):
+                        role_start = (role, len(buf), len(blocks_out))
+                        if not kind_stack[-1]:
+                            kind_stack[-1] = role  # and the paragraph it sits in (or that sits in it)
+            is_anchor = tag == "a" and el.get("href") is not None
+            link = in_link or is_anchor
+            text = el.text
+            if text:
+                buf.append(text)
                 if link:
-                    self.link_chars += len(child.tail.strip())
-        if tag == "a" and el.get("href") and not in_link:
-            self.links.append((el.get("href").strip(), clean_line(el.text or "")))
-        if role_start is not None and role_start[2] == len(self.blocks):       # no paragraph break inside
-            text = clean_line("".join(self.buf[role_start[1]:]))
-            if text and len(text) <= 60:
-                self.roles.append((role_start[0], text))
-        if block:
-            self.flush()
-            self.owner.pop()
-            self.hint.pop()
-            self.kind.pop()
-            self.heading.pop()
-            self.ranges[el] = (start, len(self.blocks))
-            self.children.setdefault(self.owner[-1], []).append((start, len(self.blocks)))
+                    self.link_chars += len(text.strip())
+            for child in el:
+                walk(child, link)
+                tail = child.tail
+                if tail:
+                    buf.append(tail)
+                    if link:
+                        self.link_chars += len(tail.strip())
+            if is_anchor and not in_link:
+                href = el.get("href").strip()
+                if href:
+                    links.append((href, clean_line(text or "")))
+            if role_start is not None and role_start[2] == len(blocks_out):   # no paragraph break inside
+                value = clean_line("".join(buf[role_start[1]:]))
+                if value and len(value) <= 60:
+                    roles.append((role_start[0], value))
+            if block:
+                flush()
+                owner.pop()
+                hint_stack.pop()
+                kind_stack.pop()
+                heading_stack.pop()
+                rng = (start, len(blocks_out))
+                ranges[el] = rng
+                children.setdefault(owner[-1], []).append(rng)
+
+        walk(top, False)
 
 
 _NOT_A_NAME = re.compile(r"[=<>{}\\]|https?://|^[\d\W_]+$")
