@@ -37,9 +37,10 @@ MIN_BODY_CHARS = 20
 _AFFILIATION = re.compile(r"\s*[：:，,（(]")
 # "陈智 整合", "姚峰 上海报道", "赵婕 出自": a role or place word after the name.
 _ROLE_SUFFIX = re.compile(r"\s+\S{0,4}(报道|整合|编译|出自|撰文|发自\S*|摄影?|供稿|综合)$|\s+(文|图)$")
-# Values that name an outlet, a site or an account, not a person (网易, CSDN.NET, www.…, name@mail).
+# Values that name an outlet, a site or an account, not a person (大汉网络, CSDN.NET, www.…, name@mail).
+_OUTLET = re.compile(r"\w\.(com|cn|net|org)\b|@|www|网$|网络$|新闻$|报$|日报|晚报|集团|公司|频道|传媒|杂志|中心$|"
+                     r"^\w*_\d+$", re.I)
 _NOT_OUTLET = re.compile(r"@|www|^\w*_\d+$")    # an e-mail, a URL or a user id is not an outlet either
-_OUTLET = re.compile(r"[.@]|www|网$|网络$|新闻$|报$|日报|晚报|集团|公司|频道|传媒|杂志|中心$|^\w*_\d+$")
 AGREEMENT = 0.8            # token share two layers' bodies must have in common to agree
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 TITLE_AGREEMENT = 0.6      # share of a headline that must occur in <title>/og:title to trust it
@@ -91,10 +92,6 @@ class LayeredArticlePage:
         if not t or not self._title_refs:
             return 0.0
         return max(_lcs(t, r) for r in self._title_refs) / len(t)
-
-    @cached_property
-    def primary_anchored(self) -> bool:
-        return self.primary.info_el is not None
 
     @cached_property
     def _primary_date_contradicted(self) -> bool:
