@@ -11,8 +11,9 @@ place, scored by ``../shared/tools/eval_extract.py``) and ``fixtures`` (our own 
 of ``body_includes`` found times the share of ``body_excludes`` absent).
 
 trafilatura and GNE are benchmark-only dependencies (``pip install -e '.[bench]'``); a tool that is
-not installed is left out of the table with a note. Speeds are single runs on whatever machine
-runs this (allow ±20%); the ratio column compares tools measured in the same run.
+not installed is left out of the table with a note. Speeds are wall time of the extractor call as
+eval_extract.py measures it, on whatever machine runs this; ``--repeat N`` keeps the best of N
+runs, which matters on a shared machine. The ratio row compares tools measured in the same run.
 """
 from __future__ import annotations
 
@@ -51,10 +52,18 @@ def fixture_extractor(tool: str):
     return run
 
 
-def measure(set_name: str, tool: str, fixtures: Path = ev.FIXTURES) -> dict:
-    if set_name == "fixtures":
-        return ev.score_fixtures(fixture_extractor(tool), fixtures)
-    return ev.score_evalset(TOOLS[tool], set_name)
+def measure(set_name: str, tool: str, fixtures: Path = ev.FIXTURES, repeat: int = 1) -> dict:
+    """Scores of one tool on one set; with ``repeat`` > 1 the speed is the best of the runs
+    (the scores do not change between runs; the other load on a shared machine does)."""
+    best = None
+    for _ in range(max(1, repeat)):
+        if set_name == "fixtures":
+            r = ev.score_fixtures(fixture_extractor(tool), fixtures)
+        else:
+            r = ev.score_evalset(TOOLS[tool], set_name)
+        if best is None or (r.get("pages_per_s") or 0) > (best.get("pages_per_s") or 0):
+            best = r
+    return best
 
 
 def fmt(v, key: str) -> str:
@@ -68,6 +77,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     ap.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
     ap.add_argument("--fixtures", type=Path, default=ev.FIXTURES, help="fixture root (default: fixtures/)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per set and tool; speed = best run (default 1)")
     ap.add_argument("--json", help="write all numbers here")
     a = ap.parse_args(argv)
 
@@ -83,7 +93,7 @@ def main(argv=None) -> int:
     for s in sets:
         for t in tools:
             print(f"measuring {t} on {s} …", file=sys.stderr)
-            results.setdefault(s, {})[t] = measure(s, t, a.fixtures)
+            results.setdefault(s, {})[t] = measure(s, t, a.fixtures, a.repeat)
 
     print("| set | tool | pages | errors | " + " | ".join(h for _, h in COLUMNS) + " |")
     print("|---|---|---|---|" + "---|" * len(COLUMNS))
