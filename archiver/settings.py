@@ -43,10 +43,13 @@ HTTPPROXY_ENABLED = True
 # ---------------------------------------------------------------- components
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.quality.QualityPipeline": 150,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 900,
 }
+# Quality (pipelines/quality.py): a displayed date before this day is implausible for the network.
+ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "archiver.extensions.progress.ProgressExtension": 500,
@@ -63,8 +66,6 @@ ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = o
 # Health: the run is unhealthy when no article was stored or seen, or when more than this
 # share of fetched pages failed.
 ARCHIVER_MAX_FAILURE_RATIO = 0.5
-# Quality: a displayed date before this day is implausible for the network (archiver/quality.py).
-ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 
 # ---------------------------------------------------------------- Scrapy housekeeping
 LOG_LEVEL = "INFO"

@@ -42,7 +42,7 @@ BODY_HINT = re.compile(r"trs_editor|trs_ueditor|trs_paper|article[-_]?con|articl
 BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|所在位置|位置|Location|You are here)?\s*[:：]?\s*"
                              r"(首页|主页|网站首页|Home)\s*(>|＞|»|›|→|/|-|—)", re.I)
 BREADCRUMB_SPLIT = re.compile(r"\s*(?:>|＞|»|›|→|&gt;)\s*")
-ATTACHMENT_LABEL = re.compile(r"^\s*(?:(相关)?附\s*件\s*(\d+)?|Attachments?)\s*[:：]?", re.I)
+ATTACHMENT_LABEL = re.compile(r"^\s*((相关)?附\s*件\s*(\d+)?|Attachments?|Annex(es)?|Download)\s*[:：]?", re.I)
 STOP_LINE = re.compile(r"^\s*(上一篇|下一篇|上一条|下一条|上篇|下篇|相关(新闻|文章|阅读|链接)|"
                        r"【?\s*(打印|关闭|打印本页|关闭窗口|返回顶部|收藏|纠错)\s*】?$|分享到|扫一扫|"
                        r"Previous\s*[:：]|Next\s*[:：]|Related)", re.I)
@@ -403,7 +403,7 @@ class ChinalcoArticlePage:
                     break
                 for a in node.iter("a"):
                     href = a.get("href")
-                    if href and (FILE_LINK.search(href) or "附件" in own):
+                    if href and (FILE_LINK.search(href) or ATTACHMENT_LABEL.match(own)):
                         add(href, visible_text(a) or a.get("title") or "")
             break
         return found
