@@ -19,17 +19,23 @@ from archiver.sites import load_network
 PLACEHOLDER_URL = "https://example.invalid/article.html"
 
 
-def layered_page(html: str, url: str | None = None) -> LayeredArticlePage:
-    network = load_network()
+def page_input(html: str, url: str | None = None) -> PageInput:
     response = response_from_bytes(url or PLACEHOLDER_URL, html.encode("utf-8"),
                                    {"Content-Type": "text/html; charset=utf-8"})
-    page = PageInput(response, network)
+    return PageInput(response, load_network())
+
+
+def layered_page(html: str, url: str | None = None) -> LayeredArticlePage:
+    page = page_input(html, url)
     family = page.site.family if page.site else "generic"
     return LayeredArticlePage(page, article_page_class(family))
 
 
 def extract(html: str, url: str | None = None) -> dict:
-    page = layered_page(html, url)
+    try:
+        page = layered_page(html, url)
+    except (ValueError, UnicodeDecodeError):      # nothing to parse (an empty document): no fields
+        return {}
 
     def value(f):
         return f.value if f is not None else None

@@ -1,4 +1,7 @@
 """The layered extractor: which layer answers each field, and that it says so (method and raw)."""
+import pytest
+
+from archiver import evaladapter
 from archiver.extract import extract_bytes
 
 NETWORK_URL = "https://www.chalco.com.cn/xwdt/gsyw/202602/t20260204_163644.html"
@@ -93,3 +96,16 @@ def test_anchors_that_caught_a_sidebar_are_overruled_and_flagged():
     assert r.body.startswith("第1段")
     assert {"title_from_fallback", "body_from_fallback"} <= set(r.quality_flags)
     assert r.quality == "low"
+
+
+@pytest.mark.parametrize("html", [
+    "", "   ", "\x00\x01PNG", "just text, not html", "<html><head><script>var a=1;</script></head></html>",
+    "<html><body>" + "<div>" * 3000 + "深层文本，" * 40 + "</div>" * 3000 + "</body></html>",
+    "<body>" + "".join(f'<a href="/{i}">链接{i}</a>' for i in range(3000)) + "</body>",
+    '<html><body><h1>标题</h1><p hidden>隐藏的文字，不应出现在正文里。</p></body></html>',
+])
+def test_no_page_crashes_the_extractor(html):
+    out = evaladapter.extract(html, None)
+    assert isinstance(out, dict)
+    r = extract_bytes(FOREIGN_URL, html.encode("utf-8"))
+    assert r.page_type
