@@ -305,7 +305,8 @@ class LayeredArticlePage:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """Names a headline must not be: the site's names, the channel's and the breadcrumb's labels."""
+        """Names a headline must not be: the site's names, the channel's label, the breadcrumb's labels
+        above the page."""
         out = list(self.site_names)
         site, channel = self.page.site, self.page.url_info.channel
         if site and channel is not None:
@@ -313,7 +314,7 @@ class LayeredArticlePage:
             if ch:
                 out.append(ch.label)
         if self.breadcrumb_field:
-            out.extend(self.breadcrumb_field.value)
+            out.extend(self.breadcrumb_field.value[:-1])     # the last crumb may be the page's own title
         return tuple(out)
 
     def looks_like_article(self) -> tuple[bool, str]:
