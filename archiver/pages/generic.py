@@ -128,24 +128,28 @@ class TextBlock:
 INLINE_ROLE_TAGS = frozenset({"span", "a", "em", "font", "strong", "b", "i", "small", "label", "cite", "time"})
 
 
+_ROLE_HINT = re.compile(rf"(?P<caption>{CAPTION_HINT.pattern})|(?P<title>{TITLE_HINT.pattern})|"
+                        rf"(?P<author>{AUTHOR_HINT.pattern})|(?P<source>{SOURCE_HINT.pattern})")
+_ROLE_ORDER = ("caption", "title", "author", "source")
+_NEG_SUB = re.compile("|".join(map(re.escape, NEG_SUBSTRINGS)))
+_STRONG_SUB = re.compile("|".join(map(re.escape, STRONG_POS_SUBSTRINGS)))
+_POS_SUB = re.compile("|".join(map(re.escape, POS_SUBSTRINGS)))
+
+
 @lru_cache(maxsize=8192)
 def hints(cid: str) -> tuple[bool, bool, bool, str]:
-    """(chrome, certainly article, probably article, role) from an element's class and id."""
+    """(chrome, certainly article, probably article, role) from an element's class and id.
+
+    Role by priority caption > title > author > source, whichever the class names anywhere.
+    """
     low = cid.lower()
-    role = ""
-    if CAPTION_HINT.search(low):
-        role = "caption"
-    elif TITLE_HINT.search(low):
-        role = "title"
-    elif AUTHOR_HINT.search(low):
-        role = "author"
-    elif SOURCE_HINT.search(low):
-        role = "source"
+    found = {m.lastgroup for m in _ROLE_HINT.finditer(low)}
+    role = next((r for r in _ROLE_ORDER if r in found), "")
     tokens = set(_TOKENS.split(low))
-    if not tokens.isdisjoint(NEG_TOKENS) or any(x in low for x in NEG_SUBSTRINGS):
+    if not tokens.isdisjoint(NEG_TOKENS) or _NEG_SUB.search(low):
         return True, False, False, role
-    strong = not tokens.isdisjoint(STRONG_POS_TOKENS) or any(x in low for x in STRONG_POS_SUBSTRINGS)
-    pos = strong or not tokens.isdisjoint(POS_TOKENS) or any(x in low for x in POS_SUBSTRINGS)
+    strong = not tokens.isdisjoint(STRONG_POS_TOKENS) or bool(_STRONG_SUB.search(low))
+    pos = strong or not tokens.isdisjoint(POS_TOKENS) or bool(_POS_SUB.search(low))
     return False, strong, pos, role
 
 
@@ -179,7 +183,9 @@ class _Walker:
             self.roles.clear()
             self.link_chars = 0
             return
-        text = clean_line(joined)
+        text = " ".join(joined.split())          # str.split() knows U+3000 and &nbsp; (C speed)
+        if "\u200b" in text or "\ufeff" in text:
+            text = clean_line(text)                # zero-width spaces too
         if text or self.images:
             chars = len(text) - text.count(" ")
             self.blocks.append(TextBlock(
@@ -494,7 +500,10 @@ class GenericArticlePage:
             return None, False
         if self._wrapped(rng[0], rng[1]):
             return rng, True
-        if any(b.hint < 0 for b in self.blocks):
+        # Strict scores only lower chrome-hinted prose: a region without any keeps its total while
+        # every other region's can only fall, so it stays the best and the second pass is skipped.
+        region_has_hinted_prose = any(b.hint < 0 and b.score > -8.0 for b in self.blocks[rng[0]:rng[1]])
+        if region_has_hinted_prose and any(b.hint < 0 for b in self.blocks):
             strict = self._best_range(self._prefix(block_score(b, True) for b in self.blocks))
             if strict is not None:
                 rng = strict
