@@ -10,7 +10,7 @@ from typing import Any
 
 from scrapy.http import Response
 
-from archiver.pages.base import Field, PageInput, response_from_bytes
+from archiver.pages.base import PageInput, response_from_bytes
 from archiver.pages.dom import parse_html
 from archiver.pages.layered import LayeredArticlePage
 from archiver.pages.lists import ListPage
