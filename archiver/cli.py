@@ -277,5 +277,9 @@ def sites(as_json):
                 click.echo(f"    (start)    {u}")
 
 
+from archiver.fixturetools import fixtures as _fixtures  # noqa: E402
+
+main.add_command(_fixtures)
+
 if __name__ == "__main__":
     main()

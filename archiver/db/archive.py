@@ -25,8 +25,11 @@ ARTICLE_COLUMNS = (
     "canonical_url", "url", "site", "site_name", "channel", "channel_label", "breadcrumb", "title", "source",
     "author", "editor", "published_at", "published_precision", "published_raw", "url_date", "doc_id", "language",
     "body", "body_html", "images", "attachments", "extraction", "family", "list_title", "list_date",
+    "quality", "quality_score", "quality_flags", "credits",
 )
-JSON_COLUMNS = {"breadcrumb", "images", "attachments", "extraction"}
+JSON_COLUMNS = {"breadcrumb", "images", "attachments", "extraction", "quality_flags", "credits"}
+# How sure the extraction is (archiver/quality.py): refreshed on every sighting, not a change of the article.
+QUALITY_COLUMNS = ("quality", "quality_score", "quality_flags")
 # What counts as a change of an article (the fields a reader sees).
 CONTENT_FIELDS = ("title", "source", "author", "published_at", "body")
 
@@ -145,7 +148,9 @@ class Archive:
                 outcome = ArticleOutcome.NEW
             elif existing[1] == chash:
                 pk = existing[0]
-                self.db.execute("update articles set last_seen = ?, last_run_id = ? where id = ?", [now, run_id, pk])
+                self.db.execute("update articles set last_seen = ?, last_run_id = ?, quality = ?, quality_score = ?, "
+                                "quality_flags = ? where id = ?",
+                                [now, run_id, *(values[c] for c in QUALITY_COLUMNS), pk])
                 outcome = ArticleOutcome.UNCHANGED
             else:
                 pk = existing[0]
@@ -162,6 +167,25 @@ class Archive:
     def article(self, canonical_url: str) -> dict | None:
         rows = list(self.db.query("select * from articles where canonical_url = ?", [canonical_url]))
         return rows[0] if rows else None
+
+    def review_queue(self, *, site: str | None = None, limit: int | None = None) -> list[dict]:
+        """Articles whose quality is not good, newest first (the ``review_queue`` view)."""
+        sql = "select * from review_queue"
+        params: list = []
+        if site:
+            sql += " where site = ?"
+            params.append(site)
+        if limit:
+            sql += f" limit {int(limit)}"
+        return list(self.db.query(sql, params))
+
+    def quality_counts(self) -> dict[str, dict[str, int]]:
+        """site -> verdict -> number of articles."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db.query("select site, coalesce(quality, 'unassessed') as q, count(*) as n "
+                                 "from articles group by site, q"):
+            out.setdefault(row["site"], {})[row["q"]] = row["n"]
+        return out
 
     def count(self, table: str) -> int:
         return self.db[table].count
