@@ -3,9 +3,11 @@
 The network displays ``时间: 2026-02-07`` (day precision, China Standard Time). Sibling
 templates add ``2026年2月7日``, ``2026/02/07 09:30`` and English forms. We locate a date-like
 substring with a regular expression (so that a copyright year or a phone number is never read as
-a date), then build the value from its parts in Asia/Shanghai (UTC+08:00). A time written with an
-explicit offset (``2020-03-20T15:00:52+00:00``, metadata of foreign pages) keeps that offset.
-No general-purpose date parser: it is slow (milliseconds per call) and happy to guess.
+a date), then hand dateparser the parts in one canonical form with the exact format we recognised:
+dateparser checks the calendar (2026-02-30 is no date) and localises to Asia/Shanghai (UTC+08:00).
+Giving it the format keeps it at ~0.1 ms a call; left to guess the format and language it costs
+1-2 ms and may guess wrong. A time written with an explicit offset (``2020-03-20T15:00:52+00:00``,
+metadata of foreign pages) keeps that offset.
 
 Output convention (documented in the README):
   * a date without a time of day -> ``"2026-02-07"`` (a calendar date in UTC+08:00)
@@ -16,6 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+
+from dateparser.date import DateDataParser
 
 CST_OFFSET = "+08:00"
 CST = timezone(timedelta(hours=8))
@@ -60,6 +65,21 @@ class ParsedDate:
         return date.fromisoformat(self.day)
 
 
+_CANONICAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+_PARSER = DateDataParser(languages=["en"], settings={
+    "TIMEZONE": "Asia/Shanghai", "TO_TIMEZONE": "Asia/Shanghai", "RETURN_AS_TIMEZONE_AWARE": True,
+    "REQUIRE_PARTS": ["year", "month", "day"]})
+
+
+@lru_cache(maxsize=8192)
+def _parse(y: int, mo: int, d: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime | None:
+    """dateparser on the canonical form of the parts; None for a date the calendar does not have."""
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+        return None
+    text = f"{y:04d}-{mo:02d}-{d:02d} {hour:02d}:{minute:02d}:{second:02d}"
+    return _PARSER.get_date_data(text, date_formats=[_CANONICAL_FORMAT]).date_obj
+
+
 def _format(dt: datetime, precision: str) -> str:
     if precision == "day":
         return dt.date().isoformat()
@@ -86,9 +106,8 @@ def find_date(text: str | None) -> ParsedDate | None:
         if m["H"] is not None and int(m["H"]) < 24:
             precision = "second" if m["S"] else "minute"
             hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
-        try:                    # numeric dates need no parser; 2026-02-30 raises
-            dt = datetime(y, mo, d, hour, minute, second, tzinfo=CST)
-        except ValueError:
+        dt = _parse(y, mo, d, hour, minute, second)
+        if dt is None:          # 2026-02-30
             continue
         if precision != "day" and m["tz"] and (m["S"] or "T" in m.group(0)):
             # an explicit offset (2020-03-20T15:00:52-05:00, metadata of a foreign page): kept, so the
@@ -105,10 +124,8 @@ def find_date(text: str | None) -> ParsedDate | None:
         if month is None or (m["mon1"] or m["mon2"]).lower() not in _MONTH_WORDS:
             continue
         hour = _hour(m["H"], m["ampm"])
-        try:
-            dt = datetime(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]), hour,
-                          int(m["M"] or 0), int(m["S"] or 0), tzinfo=CST)
-        except ValueError:
+        dt = _parse(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]), hour, int(m["M"] or 0), int(m["S"] or 0))
+        if dt is None:
             continue
         return ParsedDate(_format(dt, precision), precision, raw)
     for m in SLASH_MDY.finditer(text):
@@ -116,9 +133,8 @@ def find_date(text: str | None) -> ParsedDate | None:
         month, day = (b, a) if a > 12 else (a, b)
         precision = ("second" if m["S"] else "minute") if m["H"] else "day"
         hour = _hour(m["H"], m["ampm"])
-        try:
-            dt = datetime(int(m["y"]), month, day, hour, int(m["M"] or 0), int(m["S"] or 0), tzinfo=CST)
-        except ValueError:
+        dt = _parse(int(m["y"]), month, day, hour, int(m["M"] or 0), int(m["S"] or 0))
+        if dt is None:
             continue
         return ParsedDate(_format(dt, precision), precision, m.group(0).strip())
     return None
