@@ -14,18 +14,14 @@ from datetime import date
 
 from archiver.items import ArticleRecord
 from archiver.quality import EARLIEST_DATE, assess
+from pipelines.base import CrawlerPipeline
 
 
-class QualityPipeline:
+class QualityPipeline(CrawlerPipeline):
     def __init__(self, crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
+        super().__init__(crawler)
         earliest = crawler.settings.get("ARCHIVER_QUALITY_EARLIEST_DATE")
         self.earliest = date.fromisoformat(earliest) if earliest else EARLIEST_DATE
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_item(self, item):
         if not isinstance(item, ArticleRecord):
