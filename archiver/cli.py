@@ -301,5 +301,9 @@ def dedup(db):
                f"linked {counts['links']} near-duplicate pairs")
 
 
+from archiver.fixturetools import fixtures as _fixtures  # noqa: E402
+
+main.add_command(_fixtures)
+
 if __name__ == "__main__":
     main()

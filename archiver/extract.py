@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 from scrapy.http import Response
 
 from archiver.normalize.dates import url_date
-from archiver.pages.base import Field, PageInput, response_from_bytes
+from archiver.pages.base import PageInput, response_from_bytes
 from archiver.pages.dom import parse_html
+from archiver.pages.layered import LayeredArticlePage
 from archiver.pages.lists import ListPage
 from archiver.pages.registry import article_page_class
+from archiver.quality import assess
 from archiver.sites import Network, load_network
 from archiver.sites.registry import host_site_id, path_channel
 
@@ -38,6 +40,7 @@ class Extraction:
     source: str | None = None
     author: str | None = None
     editor: str | None = None
+    credits: list[str] = field(default_factory=list)               # reporters credited in the text (（记者 张三）)
     published_at: str | None = None
     published_precision: str | None = None
     published_raw: str | None = None
@@ -53,6 +56,9 @@ class Extraction:
     encoding: str | None = None
     encoding_note: str | None = None     # set when the declared charset was wrong
     list_articles: list[str] = field(default_factory=list)       # list pages: article URLs
+    quality: str | None = None                                   # good | low | bad (archiver.quality)
+    quality_score: float | None = None
+    quality_flags: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +107,8 @@ def extract_page(page: PageInput) -> Extraction:
         return _base(page, tree_verdict.kind, tree_verdict.reason)
 
     family = page.site.family if page.site else "generic"
-    article = article_page_class(family)(page)
+    # The site's page object first, then page metadata, the density fallback and the URL date.
+    article = LayeredArticlePage(page, article_page_class(family))
     ok, why = article.looks_like_article()
     if not ok:
         lst = ListPage(page)
@@ -114,15 +121,7 @@ def extract_page(page: PageInput) -> Extraction:
     out = _base(page, "article")
     out.is_article = True
     out.family = article.family
-    fields: dict[str, Field | None] = {
-        "title": article.title_field,
-        "source": article.source_field,
-        "author": article.author_field,
-        "published_at": article.published_field,
-        "body": article.body_field,
-        "breadcrumb": article.breadcrumb_field,
-    }
-    for name, f in fields.items():
+    for name, f in article.fields.items():
         if f is None:
             continue
         out.extraction[name] = f.provenance()
@@ -139,6 +138,10 @@ def extract_page(page: PageInput) -> Extraction:
     out.attachments = article.attachments
     out.body_html = article.body_html
     out.language = article.language
+    # No clock here: the future-date check runs again in the crawl with the fetch time.
+    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags}, labels=article.labels,
+                     expects_source=article.on_own_template)
+    out.quality, out.quality_score, out.quality_flags = verdict.quality, verdict.score, verdict.flags
     return out
 
 

@@ -43,10 +43,13 @@ HTTPPROXY_ENABLED = True
 # ---------------------------------------------------------------- components
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.quality.QualityPipeline": 150,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 900,
 }
+# Quality (pipelines/quality.py): a displayed date before this day is implausible for the network.
+ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "archiver.extensions.progress.ProgressExtension": 500,

@@ -27,8 +27,11 @@ ARTICLE_COLUMNS = (
     "canonical_url", "url", "site", "site_name", "channel", "channel_label", "breadcrumb", "title", "source",
     "author", "editor", "published_at", "published_precision", "published_raw", "url_date", "doc_id", "language",
     "body", "body_html", "images", "attachments", "extraction", "family", "list_title", "list_date",
+    "quality", "quality_score", "quality_flags", "credits",
 )
-JSON_COLUMNS = {"breadcrumb", "images", "attachments", "extraction"}
+JSON_COLUMNS = {"breadcrumb", "images", "attachments", "extraction", "quality_flags", "credits"}
+# How sure the extraction is (archiver/quality.py): refreshed on every sighting, not a change of the article.
+QUALITY_COLUMNS = ("quality", "quality_score", "quality_flags")
 # What counts as a change of an article (the fields a reader sees).
 CONTENT_FIELDS = ("title", "source", "author", "published_at", "body")
 
@@ -145,8 +148,10 @@ class Archive:
         chash = content_hash(record)
         with self.db.atomic():
             raw_id = self._store_raw(raw)
-            outcome, pk = DedupStore(self.db).store(values, record, content_hash=chash, raw_id=raw_id,
-                                                    run_id=run_id, now=now)
+            outcome, pk = DedupStore(self.db).store(
+                values, record, content_hash=chash, raw_id=raw_id, run_id=run_id, now=now,
+                # #3: an unchanged page still refreshes the extraction quality of the article it shows
+                refresh={c: values[c] for c in QUALITY_COLUMNS})
             self._resolve_failure(values["url"], now)
             if values["canonical_url"] != values["url"]:
                 self._resolve_failure(values["canonical_url"], now)
@@ -168,6 +173,25 @@ class Archive:
     def article(self, canonical_url: str) -> dict | None:
         rows = list(self.db.query("select * from articles where canonical_url = ?", [canonical_url]))
         return rows[0] if rows else None
+
+    def review_queue(self, *, site: str | None = None, limit: int | None = None) -> list[dict]:
+        """Articles whose quality is not good, newest first (the ``review_queue`` view)."""
+        sql = "select * from review_queue"
+        params: list = []
+        if site:
+            sql += " where site = ?"
+            params.append(site)
+        if limit:
+            sql += f" limit {int(limit)}"
+        return list(self.db.query(sql, params))
+
+    def quality_counts(self) -> dict[str, dict[str, int]]:
+        """site -> verdict -> number of articles."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db.query("select site, coalesce(quality, 'unassessed') as q, count(*) as n "
+                                 "from articles group by site, q"):
+            out.setdefault(row["site"], {})[row["q"]] = row["n"]
+        return out
 
     def count(self, table: str) -> int:
         return self.db[table].count

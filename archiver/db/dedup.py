@@ -63,15 +63,20 @@ class DedupStore:
 
     # ---------------------------------------------------------------- the entry point
     def store(self, values: dict[str, Any], record: dict[str, Any], *, content_hash: str, raw_id: int,
-              run_id: int | None, now: str) -> tuple[str, int]:
-        """Store one page; returns (outcome, article id). Outcome: new | changed | unchanged | duplicate."""
+              run_id: int | None, now: str, refresh: dict[str, Any] | None = None) -> tuple[str, int]:
+        """Store one page; returns (outcome, article id). Outcome: new | changed | unchanged | duplicate.
+
+        ``refresh``: article columns an unchanged page still updates when it is the primary sighting.
+        """
         url = values["url"]
         sighting = self._row("select * from sightings where url = ?", [url])
         if sighting is not None and sighting["content_hash"] == content_hash:
             self.db.execute("update sightings set last_seen = ?, last_run_id = ? where id = ?",
                             [now, run_id, sighting["id"]])
-            self.db.execute("update articles set last_seen = ?, last_run_id = ? where id = ?",
-                            [now, run_id, sighting["article_id"]])
+            extra = refresh if refresh and sighting["is_primary"] else {}
+            sets = "".join(f", {c} = ?" for c in extra)
+            self.db.execute(f"update articles set last_seen = ?, last_run_id = ?{sets} where id = ?",
+                            [now, run_id, *extra.values(), sighting["article_id"]])
             return "unchanged", sighting["article_id"]
 
         bkey = body_key(record.get("body"), record.get("title"))

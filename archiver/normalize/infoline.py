@@ -14,7 +14,7 @@ from .text import clean_line
 # Longest labels first so that 发布时间 wins over 时间 and 责任编辑 over 编辑.
 LABELS: dict[str, str] = {
     "文章来源": "source", "信息来源": "source", "稿件来源": "source", "新闻来源": "source",
-    "来源单位": "source", "来源": "source", "稿源": "source", "出处": "source",
+    "来源单位": "source", "来源于": "source", "来源": "source", "稿源": "source", "出处": "source",
     "发布时间": "published", "发布日期": "published", "发表时间": "published", "发表日期": "published",
     "更新时间": "updated", "成文日期": "published", "日期": "published", "时间": "published",
     "作者": "author", "作 者": "author", "撰稿": "author", "撰文": "author", "文": "author", "记者": "author",

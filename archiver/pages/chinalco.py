@@ -29,6 +29,8 @@ INFO_TEXT_XPATH = (
     "contains(., '作者') or contains(., 'Source') or contains(., 'Date') or contains(., 'Time') or "
     "contains(., 'SOURCE') or contains(., 'DATE')]"
 )
+HOME_TEXT_XPATH = (".//text()[contains(., '首页') or contains(., '主页') or contains(., 'Home') or "
+                   "contains(., 'home') or contains(., 'HOME')]")
 CHROME_HINT = re.compile(r"(^|[\s_-])(foot|footer|bottom|copyright|nav|menu|header|top-?bar|topbar|sidebar|"
                          r"side|share|bdshare|wzq|links?|friend|yqlj)([\s_-]|$)", re.I)
 TITLE_HINT = re.compile(r"title|tit\b|^tit|_tit|bt\b|headline|biaoti|(^|\s)h1(\s|$)", re.I)
@@ -105,6 +107,13 @@ class ChinalcoArticlePage:
             if _is_chrome(el2):
                 continue
             key = (score, -self._order.get(el2, 0))
+            if best is not None and score == best[0][0]:
+                # same score: the tighter of an element and its ancestor is the info line
+                if best[1] in el2.iterdescendants():
+                    continue
+                if el2 in best[1].iterdescendants():
+                    best = (key, el2, info)
+                    continue
             if best is None or key > best[0]:
                 best = (key, el2, info)
         if best is None:
@@ -118,7 +127,7 @@ class ChinalcoArticlePage:
         for _ in range(4):
             if node is None or not is_element(node) or node.tag in ("body", "html"):
                 break
-            text = visible_text(node)
+            text = visible_text(node, limit=_MAX_INFO_LEN)
             if len(text) > _MAX_INFO_LEN:
                 break
             info = parse_info_line(text)
@@ -141,14 +150,32 @@ class ChinalcoArticlePage:
 
     # ------------------------------------------------------------ breadcrumb
     @cached_property
+    def _home_word_holders(self) -> set:
+        """Elements whose visible text contains a breadcrumb's first label (首页, Home…)."""
+        holders: set = set()
+        for text in self.body_el.xpath(HOME_TEXT_XPATH):
+            node = text.getparent()
+            if getattr(text, "is_tail", False) and node is not None:
+                node = node.getparent()
+            while node is not None and node not in holders:
+                holders.add(node)
+                node = node.getparent()
+        return holders
+
+    @cached_property
     def breadcrumb_field(self) -> Field | None:
+        holders = self._home_word_holders
+        if not holders:
+            return None
         for el in self.body_el.iter(*BLOCK_TAGS, "span", "td"):
-            if not is_element(el):
+            if el not in holders:
                 continue
             hint = class_id(el)
             if not (re.search(r"pos|crumb|location|dqwz|current|path|weizhi|bread", hint) or el.tag in ("div", "p", "td", "span")):
                 continue
-            text = visible_text(el)
+            if len(el.text_content()) > 120 and el.find(".//script") is None and el.find(".//style") is None:
+                continue                # text_content() (fast, C) bounds the visible text from above
+            text = visible_text(el, limit=120)
             if len(text) > 120 or not BREADCRUMB_TEXT.match(text):
                 continue
             raw = clean_line(text)
@@ -272,13 +299,13 @@ class ChinalcoArticlePage:
                 continue
             if _is_chrome(el):
                 continue
-            if len(visible_text(el).strip()) >= 2 or el.find(".//img") is not None:
+            if len(visible_text(el, limit=400).strip()) >= 2 or el.find(".//img") is not None:
                 return [el]
         # Structural: the siblings that follow the info line (climbing while it has none).
         node = start
         while node is not None and node is not self.body_el:
             sibs = [s for s in node.itersiblings() if is_element(s) and s.tag not in SKIP_TAGS]
-            if any(visible_text(s).strip() or s.find(".//img") is not None for s in sibs):
+            if any(visible_text(s, limit=400).strip() or s.find(".//img") is not None for s in sibs):
                 return sibs
             node = node.getparent()
         return []
@@ -367,7 +394,7 @@ class ChinalcoArticlePage:
             if self.info_el is not None and self._order.get(el, 0) <= self._order.get(start, 0):
                 continue
             own = clean_line(el.text or "")
-            if not ATTACHMENT_LABEL.match(own or clean_line(visible_text(el))[:6] or ""):
+            if not ATTACHMENT_LABEL.match(own or clean_line(visible_text(el, limit=400))[:6] or ""):
                 continue
             scope = [el] + [s for s in el.itersiblings() if is_element(s)][:6]
             for node in scope:

@@ -40,9 +40,26 @@ def is_element(node) -> bool:
     return isinstance(node.tag, str)
 
 
-def visible_text(el, sep: str = "") -> str:
-    """Text a reader sees inside ``el`` (scripts, styles and comments skipped)."""
+class _Enough(Exception):
+    pass
+
+
+def visible_text(el, sep: str = "", limit: int | None = None) -> str:
+    """Text a reader sees inside ``el`` (scripts, styles and comments skipped).
+
+    With ``limit``, stops once more than ``limit`` characters are collected (the result is then
+    longer than ``limit`` but not complete): callers that only need to know "is it short?" save
+    walking a whole page.
+    """
     out: list[str] = []
+    size = [0]
+
+    def add(text):
+        out.append(text)
+        if limit is not None:
+            size[0] += len(text)
+            if size[0] > limit:
+                raise _Enough
 
     def walk(node):
         if not is_element(node):           # comment / processing instruction: only its tail counts
@@ -51,15 +68,18 @@ def visible_text(el, sep: str = "") -> str:
         if tag in SKIP_TAGS:
             return
         if node.text:
-            out.append(node.text)
+            add(node.text)
         for child in node:
             walk(child)
             if child.tail:
-                out.append(child.tail)
+                add(child.tail)
         if sep and tag in BLOCK_TAGS:
             out.append(sep)
 
-    walk(el)
+    try:
+        walk(el)
+    except _Enough:
+        pass
     return "".join(out)
 
 

@@ -5,8 +5,8 @@ from .chinalco import ChinalcoArticlePage
 
 ARTICLE_PAGES: dict[str, type] = {
     "chinalco": ChinalcoArticlePage,
-    # Unknown templates use the same anchors (info line, headline, body after it) with the
-    # generic fallbacks built into the page object; see archiver/pages/generic.py when present.
+    # Unknown templates try the same anchors first; archiver/pages/layered.py then falls back to
+    # page metadata, the density extractor (archiver/pages/generic.py) and the URL date.
     "generic": ChinalcoArticlePage,
 }
 
