@@ -76,8 +76,8 @@ def simhash(text: str, k: int = near.SHINGLE) -> int:
 # ---------------------------------------------------------------------------------------------- 1. labelled pairs
 def labelled(out) -> dict:
     pairs = [p for f in PAIR_FILES if f.exists() for p in json.loads(f.read_text(encoding="utf-8"))]
-    tmp = tempfile.mkdtemp(prefix="dedup-bench-")
-    archive = Archive.open(Path(tmp) / "labelled.db")
+    tmp = tempfile.TemporaryDirectory(prefix="dedup-bench-")
+    archive = Archive.open(Path(tmp.name) / "labelled.db")
     texts: dict[str, dict] = {}
     stored = 0
     for state in ("t1", "t2"):
@@ -115,6 +115,7 @@ def labelled(out) -> dict:
                  for p in pairs if normalize_url(p["a"]) in article_of and normalize_url(p["b"]) in article_of}
     unlabelled_links = sorted(links - mentioned)
     archive.close()
+    tmp.cleanup()
 
     conf = Counter((lab, pred) for lab, pred, _ in rows)
     linked = lambda x: x in ("same", "near")  # noqa: E731
@@ -301,8 +302,8 @@ def synthetic(n: int, seed: int = 4):
 
 def run_synthetic(n: int) -> dict:
     """Store n synthetic articles in a fresh archive (this process); quality against the truth."""
-    tmp = tempfile.mkdtemp(prefix="dedup-bench-")
-    path = Path(tmp) / f"synthetic-{n}.db"
+    tmp = tempfile.TemporaryDirectory(prefix="dedup-bench-")
+    path = Path(tmp.name) / f"synthetic-{n}.db"
     archive = Archive.open(path)
     items = []                        # (url, None, truth): the records themselves are not kept
     elapsed = cpu = 0.0
@@ -318,6 +319,7 @@ def run_synthetic(n: int) -> dict:
     n_articles, n_links = archive.count("articles"), len(links)
     archive.close()
     size = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
+    tmp.cleanup()
 
     def related(a, b):
         ia, ib = article_of[a], article_of[b]
