@@ -3,6 +3,7 @@
     archiver crawl [--full] [--replica] [--db PATH] [--site ID ...]   crawl the network into the archive
     archiver extract PAGE.html --url URL                     extract one saved page, print JSON
     archiver sites                                           the site registry
+    archiver dedup [--db PATH]                               deduplicate an archive stored before #4
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
         f"{c.get('list_pages_revalidated', 0)} unchanged (304); article pages {c['article_pages']} fetched, "
         f"{c.get('article_pages_revalidated', 0)} unchanged (304); {c.get('retried', 0)} earlier failures retried",
         f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}, "
-        f"revalidated {c.get('articles_revalidated', 0)}",
+        f"revalidated {c.get('articles_revalidated', 0)}, more URLs of known articles {c.get('articles_duplicate', 0)}",
         f"  failures        {c['failures']}" + (f" ({fail_detail})" if fail_detail else ""),
         f"  link entries    {c['link_entries']} (files, WeChat posts, other hosts)",
     ]
@@ -275,6 +276,29 @@ def sites(as_json):
         if not r["channels"]:
             for u in r["start_urls"]:
                 click.echo(f"    (start)    {u}")
+
+
+# --------------------------------------------------------------------------- dedup (#4)
+@main.command()
+@click.option("--db", default="archive.db", show_default=True, envvar="ARCHIVER_DB", help="Archive file (SQLite).")
+def dedup(db):
+    """Deduplicate an archive stored by a version before deduplication.
+
+    Merges articles whose bodies are exact duplicates into one article with several sightings,
+    then links near-duplicates of every article not indexed yet. A crawl does both as it stores;
+    running this again changes nothing.
+    """
+    from datetime import datetime, timezone
+
+    from archiver.db import Archive
+
+    if not Path(db).exists():
+        raise click.UsageError(f"no archive at {db}")
+    archive = Archive.open(db)
+    counts = archive.reindex_duplicates(now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    archive.close()
+    click.echo(f"merged {counts['merged']} duplicate articles, indexed {counts['indexed']} articles, "
+               f"linked {counts['links']} near-duplicate pairs")
 
 
 from archiver.fixturetools import fixtures as _fixtures  # noqa: E402

@@ -110,6 +110,7 @@ def counts_from_stats(stats: Mapping[str, Any]) -> dict[str, int]:
         "articles_changed": g("archiver/articles/changed"),
         "articles_unchanged": g("archiver/articles/unchanged"),
         "articles_revalidated": g("archiver/articles/revalidated"),
+        "articles_duplicate": g("archiver/articles/duplicate"),   # new URL of an archived article (#4)
         "failures": g("archiver/failures_stored"),
         "retried": g("archiver/retries/scheduled"),
         "link_entries": g("archiver/link_entries_new") + g("archiver/link_entries_seen"),
@@ -180,7 +181,7 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None,
     if finish_reason and finish_reason != "finished":
         problems.append(f"crawl ended early ({finish_reason})")
     articles = (counts["articles_new"] + counts["articles_changed"] + counts["articles_unchanged"]
-                + counts["articles_revalidated"])
+                + counts["articles_revalidated"] + counts["articles_duplicate"])
     if mode == "full" and articles == 0:
         problems.append("no article was stored or seen")
     if mode == "incremental" and counts["list_pages"] + counts["list_pages_revalidated"] == 0:

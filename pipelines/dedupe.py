@@ -1,8 +1,15 @@
-"""Dedupe: one article per canonical URL within a run (alias hosts fold onto one URL)."""
+"""Dedupe: nothing is dropped for being a copy. Every URL of an article is kept as a sighting.
+
+Alias URLs (``www.chalco.com`` for ``www.chalco.com.cn``), re-posts under a new ID and copies on
+other sites all reach the store step, where ``Archive.upsert_article`` folds them onto one
+article (``archiver.db.dedup``). This step adds the site's registry role, which the
+primary-sighting rule reads, and counts in the crawl stats what the store step will see:
+``archiver/dedupe/alias_url`` (a URL whose canonical form differs) and
+``archiver/dedupe/same_body_in_run`` (a body already seen at another URL in this run).
+"""
 from __future__ import annotations
 
-from scrapy.exceptions import DropItem
-
+from archiver.dedup.text import body_key
 from archiver.items import ArticleRecord
 from pipelines.base import CrawlerPipeline
 
@@ -10,14 +17,21 @@ from pipelines.base import CrawlerPipeline
 class DedupePipeline(CrawlerPipeline):
     def __init__(self, crawler):
         super().__init__(crawler)
-        self.seen: dict[str, str] = {}
+        self.bodies: dict[str, str] = {}
 
     def process_item(self, item):
         if not isinstance(item, ArticleRecord):
             return item
-        key = item.canonical_url
-        if key in self.seen and self.seen[key] != item.url:
+        f = item.fields
+        network = getattr(self.crawler.spider, "network", None)
+        if network is not None and f.get("site") and "site_role" not in f:
+            site = next((s for s in network.sites if s.id == f["site"]), None)
+            f["site_role"] = site.role if site else None
+        if item.canonical_url != item.url:
             self.stats.inc_value("archiver/dedupe/alias_url")
-            raise DropItem(f"{item.url} is {key}, already stored this run from {self.seen[key]}")
-        self.seen[key] = item.url
+        key = body_key(f.get("body"), f.get("title"))
+        if key:
+            first = self.bodies.setdefault(key, item.url)
+            if first != item.url:
+                self.stats.inc_value("archiver/dedupe/same_body_in_run")
         return item

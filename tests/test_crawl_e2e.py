@@ -38,7 +38,8 @@ def crawled(tmp_path_factory):
     def snapshot():
         con = sqlite3.connect(db)
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
-                  for t in ("articles", "raw_pages", "failures", "link_entries", "crawl_runs")}
+                  for t in ("articles", "sightings", "revisions", "near_duplicates", "raw_pages", "failures",
+                            "link_entries", "crawl_runs")}
         con.close()
         return counts
 
@@ -61,21 +62,22 @@ def test_the_crawl_succeeds_and_says_so(crawled):
 
 def test_the_seed_article_comes_out_exactly(crawled):
     expected = json.loads(SEED_TEXT.read_text(encoding="utf-8"))
-    row = crawled["con"].execute("select * from articles where canonical_url = ?", [SEED]).fetchone()
-    assert row is not None
-    assert row["title"] == expected["title"]
-    assert row["source"] == "走进兰铝"
-    assert row["published_at"] == "2026-02-07"
-    assert row["url_date"] == "2026-02-10"          # kept apart from the displayed date
-    paragraphs = row["body"].split("\n")
+    # The seed is one sighting of its article (its 公司要闻 re-post is the other, see test_dedup_e2e.py).
+    seen = crawled["con"].execute("select * from sightings where url = ?", [SEED]).fetchone()
+    row = crawled["con"].execute("select * from articles where id = ?", [seen["article_id"]]).fetchone()
+    assert row["title"] == seen["title"] == expected["title"]
+    assert row["source"] == seen["source"] == "走进兰铝"
+    assert row["published_at"] == seen["published_at"] == "2026-02-07"
+    assert seen["url_date"] == "2026-02-10"          # kept apart from the displayed date
+    paragraphs = (seen["body"] or row["body"]).split("\n")
     assert paragraphs[0] == expected["body_first"]
     assert paragraphs[-1] == expected["body_last"]
-    assert row["site"] == "lzly_chinalco_com_cn" and row["channel"] == "tplb"
+    assert seen["site"] == "lzly_chinalco_com_cn" and seen["channel"] == "tplb"
 
 
 def test_the_archive_stores_real_urls_not_the_replica_address(crawled):
     con = crawled["con"]
-    for table, col in (("articles", "url"), ("articles", "canonical_url"), ("raw_pages", "url"),
+    for table, col in (("articles", "url"), ("articles", "canonical_url"), ("sightings", "url"), ("raw_pages", "url"),
                        ("failures", "url"), ("link_entries", "url")):
         bad = con.execute(f"select count(*) from {table} where {col} like '%127.0.0.1%' or {col} like '%localhost%'").fetchone()[0]
         assert bad == 0, (table, col)
@@ -87,8 +89,8 @@ def test_every_reachable_article_fixture_is_archived(crawled):
     """All network articles of the replica, except the two it must not get: the page under a
     robots.txt Disallow and the page slower than the download timeout."""
     con = crawled["con"]
-    stored = {r[0] for r in con.execute("select canonical_url from articles")} | \
-        {r[0] for r in con.execute("select url from articles")}
+    stored = {r[0] for r in con.execute("select canonical_url from sightings")} | \
+        {r[0] for r in con.execute("select url from sightings")}
     network_articles = [c for c in all_cases() if c.page_type == "article" and not c.id.startswith("siblings/")
                         and not c.response.get("only_in")]
     missing = {c.url for c in network_articles if c.url not in stored and c.expected.get("canonical_url") not in stored}
@@ -129,12 +131,12 @@ def test_nothing_went_to_the_internet(crawled):
 def test_a_second_crawl_of_an_unchanged_network_adds_no_rows(crawled):
     assert crawled["second"].returncode == 0, crawled["second"].stdout + crawled["second"].stderr
     a, b = crawled["after_first"], crawled["after_second"]
-    for table in ("articles", "raw_pages", "failures", "link_entries"):
+    for table in ("articles", "sightings", "raw_pages", "failures", "link_entries", "revisions", "near_duplicates"):
         assert a[table] == b[table], table
     assert b["crawl_runs"] == a["crawl_runs"] + 1          # the run itself is recorded
     last = crawled["con"].execute("select * from crawl_runs order by id desc limit 1").fetchone()
     assert (last["articles_new"], last["articles_changed"]) == (0, 0)
-    assert last["articles_unchanged"] == a["articles"]
+    assert last["articles_unchanged"] == a["sightings"]      # every page of every article seen again
 
 
 def test_failures_count_their_attempts_across_runs(crawled):

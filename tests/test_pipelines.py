@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from archiver.db import Archive
@@ -74,15 +73,17 @@ def test_validate_rejects_an_article_without_body_and_counts_missing_fields(tmp_
     assert crawler.stats.get_value("archiver/field/author/missing") == 1
 
 
-def test_dedupe_drops_an_alias_url_of_an_article_already_stored_this_run(tmp_path):
+def test_dedupe_keeps_an_alias_url_for_the_store_to_record_as_a_sighting(tmp_path):
     crawler = crawler_for(tmp_path)
     alias = next(c for c in all_cases() if c.url.startswith("https://www.chalco.com/xwdt/"))
     canonical = next(c for c in all_cases() if c.url == alias.url.replace("www.chalco.com/", "www.chalco.com.cn/"))
     ext, dd = ExtractPipeline(crawler), DedupePipeline(crawler)
     dd.process_item(ext.process_item(fetched(canonical.url)))
-    with pytest.raises(DropItem, match="already stored"):
-        dd.process_item(ext.process_item(fetched(alias.url)))
+    item = dd.process_item(ext.process_item(fetched(alias.url)))
+    assert isinstance(item, ArticleRecord) and item.url == alias.url
+    assert item.fields["site_role"] == "listed"             # read by the primary-sighting rule
     assert crawler.stats.get_value("archiver/dedupe/alias_url") == 1
+    assert crawler.stats.get_value("archiver/dedupe/same_body_in_run") == 1
 
 
 def test_store_writes_articles_failures_and_link_entries_and_closes_the_run(tmp_path):

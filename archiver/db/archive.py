@@ -1,8 +1,9 @@
 """Every write to the archive goes through ``Archive``; each public method is one transaction.
 
 Rules it keeps:
-* an article row is keyed by its canonical URL; storing an unchanged article again changes
-  only ``last_seen`` / ``last_run_id`` (no new rows anywhere);
+* an article row is one story, keyed by its primary sighting's canonical URL; every URL it was
+  fetched at is a ``sightings`` row (``archiver.db.dedup``); storing an unchanged page again
+  changes only ``last_seen`` / ``last_run_id`` (no new rows anywhere);
 * the raw response is kept zlib-compressed in ``raw_pages`` (one row per URL and content hash),
   so an article can be re-extracted later without a crawl;
 * a failure is one row per URL, counting attempts; storing the article later resolves it.
@@ -19,6 +20,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from .dedup import DedupStore
 from .schema import open_db
 
 ARTICLE_COLUMNS = (
@@ -38,6 +40,7 @@ class ArticleOutcome(str, Enum):
     NEW = "new"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"      # a new URL of an article already archived: stored as a sighting (#4)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Archive:
                 "pages": counts.get("pages", 0), "articles_new": counts.get("articles_new", 0),
                 "articles_changed": counts.get("articles_changed", 0),
                 "articles_unchanged": counts.get("articles_unchanged", 0),
+                "articles_duplicate": counts.get("articles_duplicate", 0),
                 "failures": counts.get("failures", 0), "link_entries": counts.get("link_entries", 0),
                 "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
             })
@@ -133,36 +137,38 @@ class Archive:
     # ------------------------------------------------------------------ articles
     def upsert_article(self, record: dict[str, Any], raw: RawResponse, *, run_id: int | None,
                        now: str) -> tuple[ArticleOutcome, int]:
-        """Store one extracted article and its raw response atomically."""
+        """Store one extracted article and its raw response atomically.
+
+        The page becomes a sighting of an article: a new one, or one already archived under this
+        URL, an alias URL or the same normalised body (see ``archiver.db.dedup``). A changed page
+        keeps its earlier version in ``revisions``. Unchanged pages (also 304 revalidations) only
+        move ``last_seen``.
+        """
         values = {k: (_json(record.get(k)) if k in JSON_COLUMNS else record.get(k)) for k in ARTICLE_COLUMNS}
         chash = content_hash(record)
         with self.db.atomic():
             raw_id = self._store_raw(raw)
-            existing = self.db.execute(
-                "select id, content_hash from articles where canonical_url = ?", [values["canonical_url"]]).fetchone()
-            if existing is None:
-                pk = self.db["articles"].insert({
-                    **values, "content_hash": chash, "raw_page_id": raw_id, "first_seen": now, "last_seen": now,
-                    "last_changed": now, "first_run_id": run_id, "last_run_id": run_id,
-                }).last_pk
-                outcome = ArticleOutcome.NEW
-            elif existing[1] == chash:
-                pk = existing[0]
-                self.db.execute("update articles set last_seen = ?, last_run_id = ?, quality = ?, quality_score = ?, "
-                                "quality_flags = ? where id = ?",
-                                [now, run_id, *(values[c] for c in QUALITY_COLUMNS), pk])
-                outcome = ArticleOutcome.UNCHANGED
-            else:
-                pk = existing[0]
-                self.db["articles"].update(pk, {
-                    **values, "content_hash": chash, "raw_page_id": raw_id, "last_seen": now,
-                    "last_changed": now, "last_run_id": run_id,
-                })
-                outcome = ArticleOutcome.CHANGED
+            outcome, pk = DedupStore(self.db).store(
+                values, record, content_hash=chash, raw_id=raw_id, run_id=run_id, now=now,
+                # #3: an unchanged page still refreshes the extraction quality of the article it shows
+                refresh={c: values[c] for c in QUALITY_COLUMNS})
             self._resolve_failure(values["url"], now)
             if values["canonical_url"] != values["url"]:
                 self._resolve_failure(values["canonical_url"], now)
-        return outcome, pk
+        return ArticleOutcome(outcome), pk
+
+    def article_for_url(self, url: str) -> dict | None:
+        """The article a URL (any sighting of it, canonical or not) belongs to."""
+        rows = list(self.db.query("select a.* from articles a join sightings s on s.article_id = a.id "
+                                  "where s.url = ? or s.canonical_url = ? limit 1", [url, url]))
+        return rows[0] if rows else None
+
+    def reindex_duplicates(self, *, now: str) -> dict[str, int]:
+        """Bring an archive stored before deduplication up to date (``archiver dedup``): merge
+        articles whose bodies are exact duplicates, then index near-duplicates of every article
+        that has no signature yet. Idempotent."""
+        with self.db.atomic():
+            return DedupStore(self.db).reindex(now=now)
 
     def article(self, canonical_url: str) -> dict | None:
         rows = list(self.db.query("select * from articles where canonical_url = ?", [canonical_url]))

@@ -44,12 +44,14 @@ class ArchiveReader:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.db: sqlite_utils.Database | None = None
+        self.has_sightings = False
         if self.path.exists():
             self.db = open_db(self.path, readonly=True)
             tables = set(self.db.table_names())
             if not {"articles", "failures", "http_validators"} <= tables:
                 self.db.close()
                 self.db = None
+            self.has_sightings = "sightings" in tables      # #4 (migration 0004)
 
     def close(self) -> None:
         if self.db is not None:
@@ -66,6 +68,10 @@ class ArchiveReader:
         if self.db is None:
             return None
         if self._one("select 1 from articles where canonical_url = ?", [canonical_url]):
+            return "article"
+        # #4: a re-post or alias URL is a sighting of an article whose canonical URL is another one.
+        if self.has_sightings and self._one("select 1 from sightings where canonical_url = ? or url = ?",
+                                            [canonical_url, url or canonical_url]):
             return "article"
         for u in {canonical_url, url or canonical_url}:
             if self._one("select 1 from failures where url = ?", [u]):
@@ -155,8 +161,13 @@ class CrawlState:
         Returns False when the article is not in the archive (nothing is written then).
         """
         with self.db.atomic():
-            cur = self.db.execute("update articles set last_seen = ?, last_run_id = ? where canonical_url = ?",
-                                  [now, run_id, canonical_url])
+            # #4: the URL may be any sighting of the article (a re-post, an alias): its sighting
+            # and its article are seen again. Archives always have sightings (migration 0004).
+            self.db.execute("update sightings set last_seen = ?, last_run_id = ? where url = ?", [now, run_id, url])
+            cur = self.db.execute(
+                "update articles set last_seen = ?, last_run_id = ? where canonical_url = ? or id in "
+                "(select article_id from sightings where url = ? or canonical_url = ?)",
+                [now, run_id, canonical_url, url, canonical_url])
             if cur.rowcount:
                 self.db.execute("update http_validators set checked_at = ?, run_id = ? where url = ?",
                                 [now, run_id, url])

@@ -130,21 +130,23 @@ class Network:
         return m[0] if m else None
 
     def canonical_url(self, url: str) -> str:
-        """https, canonical host, alias path prefix removed, fragment dropped, dot segments resolved.
+        """https, canonical host, alias path prefix removed, fragment dropped, dot segments and
+        repeated slashes resolved, tracking parameters (``utm_*``, WeChat share ``from=…``) removed.
 
-        Query strings are kept (static TRS pages have none that matter).
+        Other query parameters are kept (static TRS pages have none that matter).
         """
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        path = _INDEX_FILE.sub("/", resolve_dot_segments(parts.path))
+        path = _INDEX_FILE.sub("/", _SLASHES.sub("/", resolve_dot_segments(parts.path)))
+        query = strip_tracking(parts.query)
         m = self._match(host, path)
         if m:
             site, path = m
-            return urlunsplit(("https", site.host, path, parts.query, ""))
+            return urlunsplit(("https", site.host, path, query, ""))
         scheme = parts.scheme.lower()
         if parts.port and (scheme, parts.port) not in (("https", 443), ("http", 80)):
             host = f"{host}:{parts.port}"
-        return urlunsplit((scheme, host, path, parts.query, ""))
+        return urlunsplit((scheme, host, path, query, ""))
 
     def classify(self, url: str) -> UrlInfo:
         """Decide what a link is: the crawler follows ``article`` and ``list`` URLs only."""
@@ -185,6 +187,18 @@ class Network:
 
 
 _INDEX_FILE = re.compile(r"/index\.(?:s?html?|jsp|php|aspx?)$", re.I)
+_SLASHES = re.compile(r"/{2,}")
+# Query parameters that only say how a reader arrived (campaign tags, WeChat/app share links,
+# click ids): never part of a page's identity (#4, URL canonicalisation).
+TRACKING_PARAMS = re.compile(r"^(?:utm_\w+|spm|from|isappinstalled|scene|clicktime|enterid|share_\w+|"
+                             r"fbclid|gclid|_t|timestamp)$", re.I)
+
+
+def strip_tracking(query: str) -> str:
+    if not query:
+        return query
+    kept = [p for p in query.split("&") if p and not TRACKING_PARAMS.match(p.split("=", 1)[0])]
+    return "&".join(kept)
 _ID_DIR = re.compile(r"^(?:\d+|[A-Za-z]{1,2}\d{5,})$")
 
 
