@@ -1,0 +1,132 @@
+"""The one rule that makes Chinese searchable with SQLite's built-in FTS5 tokenizer.
+
+SQLite's default tokenizer (unicode61) splits on spaces and punctuation. Chinese has neither
+between words, so a whole clause would become one token. The rule here gives every CJK ideograph
+a token of its own by putting spaces around it (``电解铝产能2026年`` -> ``电 解 铝 产 能 2026 年``),
+and a query term becomes an FTS5 *phrase* of the same tokens (``"电 解 铝"``). A phrase matches
+consecutive token positions, so for Chinese a phrase match is a substring match, for queries of
+any length, with no dictionary and no custom tokenizer in the file.
+
+Everything else is left to unicode61: ASCII letters and digits stay whole words (``ESG``, ``6063``),
+case and diacritics are folded, punctuation separates. Full-width letters and digits are mapped to
+ASCII first so ``２０２６`` finds ``2026``.
+
+The query rule exists twice and both copies are tested to give identical output:
+:func:`fts_query` (Python: the Datasette plugin, the CLI, the tests) and :data:`FTS_QUERY_CTE`
+(pure SQL: the canned ``search`` query, and what a researcher pastes into a Datasette that has no
+plugin). :data:`RULE_VERSION` names the rule; changing :func:`shadow` means a new migration that
+rebuilds the index.
+"""
+from __future__ import annotations
+
+import re
+
+RULE_VERSION = "zh-unigram-1"
+
+# CJK ideographs (and 々〆〇), each its own token. Ranges in code points; the SQL copy uses the same.
+CJK_RANGES = (
+    (0x3005, 0x3007),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+# Full-width digits and Latin letters, mapped to ASCII (U+FF10.. -> '0'..). Punctuation is left alone.
+FULLWIDTH_RANGES = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+FULLWIDTH_OFFSET = 0xFEE0
+# What separates query terms (outside double quotes).
+QUERY_SPACES = (" ", "\t", "\n", "\x0b", "\x0c", "\r", "\u00a0", "\u3000")
+
+_CJK_RE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES) + "]")
+_FULLWIDTH = {c: c - FULLWIDTH_OFFSET for a, b in FULLWIDTH_RANGES for c in range(a, b + 1)}
+
+
+def is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return any(a <= o <= b for a, b in CJK_RANGES)
+
+
+def shadow(text: str | None) -> str:
+    """The text as the index sees it: a space on each side of every ideograph, full-width ASCII folded."""
+    if not text:
+        return ""
+    return _CJK_RE.sub(r" \g<0> ", text.translate(_FULLWIDTH))
+
+
+def _shadow_char(ch: str) -> str:
+    if _CJK_RE.match(ch):
+        return f" {ch} "
+    return ch.translate(_FULLWIDTH)
+
+
+def fts_query(q: str | None) -> str:
+    """A researcher's query as an FTS5 MATCH expression: one phrase per term, terms ANDed.
+
+    Terms are separated by spaces (ASCII, full-width U+3000, tabs); text in double quotes is one
+    term even if it holds spaces. Every character is literal (FTS5 operators have no effect), so
+    any input is a valid expression. ``兰州铝业 职代会`` -> ``"兰 州 铝 业" "职 代 会"``.
+    """
+    return _walk(q)[0]
+
+
+def first_term(q: str | None) -> str:
+    """The first term as typed (full-width ASCII folded): where a search excerpt centres."""
+    return _walk(q)[1]
+
+
+def _walk(q: str | None) -> tuple[str, str]:
+    phrases: list[str] = []
+    cur: list[str] = []
+    lit: list[str] = []
+    first = ""
+    inq = False
+    for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
+        if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
+            term = "".join(cur).strip(" ")
+            if term:
+                phrases.append('"' + term.replace("  ", " ") + '"')
+                if not first:
+                    first = "".join(lit).strip(" ")
+            cur.clear()
+            lit.clear()
+            if ch == '"':
+                inq = not inq
+        else:
+            cur.append(_shadow_char(ch))
+            lit.append(ch.translate(_FULLWIDTH))
+    return " ".join(phrases), first
+
+
+def _sql_ranges(col: str, ranges) -> str:
+    return " or ".join(f"{col} between {a} and {b}" for a, b in ranges)
+
+
+_SPACES = ", ".join(str(ord(s)) for s in QUERY_SPACES)
+_FLUSH = f"(c.ch = '\"' or c.ch = '' or (w.inq = 0 and c.u in ({_SPACES})))"
+_FOLD = f"case when {_sql_ranges('c.u', FULLWIDTH_RANGES)} then char(c.u - {FULLWIDTH_OFFSET}) else c.ch end"
+
+# The same rewrite in SQL: a recursive CTE over the characters of :q, ending in a CTE named
+# ``fts_query(expr, first)``: ``expr`` is :func:`fts_query`, ``first`` is :func:`first_term`.
+# Uses only substr, unicode, char, trim and replace (any SQLite with FTS5).
+FTS_QUERY_CTE = f"""chars(i, ch, u) as (
+  select 1, substr(:q, 1, 1), unicode(substr(:q, 1, 1))
+  union all
+  select i + 1, substr(:q, i + 1, 1), unicode(substr(:q, i + 1, 1)) from chars where i <= length(:q)
+),
+walk(i, inq, cur, lit, expr, first) as (
+  select 0, 0, '', '', '', ''
+  union all
+  select c.i,
+    case when c.ch = '"' then 1 - w.inq else w.inq end,
+    case when {_FLUSH} then ''
+         when {_sql_ranges("c.u", CJK_RANGES)} then w.cur || ' ' || c.ch || ' '
+         else w.cur || {_FOLD} end,
+    case when {_FLUSH} then '' else w.lit || {_FOLD} end,
+    case when {_FLUSH} and trim(w.cur, ' ') <> ''
+         then w.expr || ' "' || replace(trim(w.cur, ' '), '  ', ' ') || '"' else w.expr end,
+    case when w.first = '' and {_FLUSH} and trim(w.cur, ' ') <> '' then trim(w.lit, ' ') else w.first end
+  from walk w join chars c on c.i = w.i + 1
+),
+fts_query(expr, first) as (
+  select ltrim(expr, ' '), first from walk order by i desc limit 1
+)"""
