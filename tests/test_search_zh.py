@@ -38,6 +38,22 @@ def test_query_rewrite(q, expected):
     assert fts_query(q) == expected
 
 
+def test_punctuation_is_a_barrier_so_phrases_do_not_cross_it():
+    assert shadow("会议。公司") == " 会  议  \ue000  公  司 "
+    assert shadow("“新兰铝”，\n公司") == " \ue000  新  兰  铝  \ue000  公  司 "
+    assert fts_query("3.5%") == '"3 \ue000 5 \ue000"'
+    assert fts_query("议公") == '"议 公"'
+
+
+def test_punctuation_barrier_in_the_index(tmp_path):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create virtual table t using fts5(x, content='')")
+    conn.execute("insert into t(rowid, x) values (1, ?)", [shadow("召开会议。公司领导出席；增长3.5%，2026 年")])
+    hit = lambda q: conn.execute("select count(*) from t where t match ?", [fts_query(q) or '""']).fetchone()[0]
+    assert hit("会议") == hit("公司") == hit("会议。公司") == hit("3.5%") == hit("2026年") == 1
+    assert hit("议公") == hit("3.5亿") == hit("席增") == 0
+
+
 def test_every_query_is_a_valid_match_expression():
     conn = sqlite3.connect(":memory:")
     conn.execute("create virtual table t using fts5(x, content='')")

@@ -20,18 +20,24 @@ EXCERPT_AFTER = 80
 
 _MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
 
-SEARCH_SQL = f"""-- 中文全文检索, ranked by bm25 (headline 5x body); excerpt around the first term, hit in 【】.
+def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT) -> str:
+    """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
+    return f"""-- 中文全文检索, ranked by bm25 (headline 5x body); excerpt around the first term, hit in 【】.
 with recursive
 {FTS_QUERY_CTE},
 hits as (
   select rowid as id, rank from articles_fts
   where articles_fts match {_MATCH}
-  order by rowid desc limit {RANK_WINDOW}
+  order by rowid desc limit {window}
+),
+top as (
+  select id, rank from hits order by rank, id desc limit {limit}
 ),
 found as (
-  select a.*, hits.rank as fts_rank, q.first as term,
+  select a.id, a.title, a.site_name, a.channel_label, a.source, a.published_at, a.url, a.body,
+    top.rank as fts_rank, q.first as term,
     case when q.first = '' then 0 else instr(lower(a.body), lower(q.first)) end as at
-  from hits join articles a on a.id = hits.id, fts_query q
+  from top join articles a on a.id = top.id, fts_query q
 )
 select
   id, title, site_name, channel_label, source, published_at,
@@ -44,8 +50,10 @@ select
   -fts_rank as relevance,
   url
 from found
-order by fts_rank, id desc
-limit {RESULT_LIMIT}"""
+order by fts_rank, id desc"""
+
+
+SEARCH_SQL = search_sql()
 
 SEARCH_COUNT_SQL = f"""-- How many articles match, per site (the same query rule as `search`; not limited to a window).
 with recursive

@@ -8,8 +8,10 @@ consecutive token positions, so for Chinese a phrase match is a substring match,
 any length, with no dictionary and no custom tokenizer in the file.
 
 Everything else is left to unicode61: ASCII letters and digits stay whole words (``ESG``, ``6063``),
-case and diacritics are folded, punctuation separates. Full-width letters and digits are mapped to
-ASCII first so ``２０２６`` finds ``2026``.
+case and diacritics are folded. Full-width letters and digits are mapped to ASCII first so ``２０２６``
+finds ``2026``. A run of punctuation (and a line break) becomes one *barrier* token, U+E000, a
+private-use character no text contains: without it ``会议。公司`` would read as ``会 议 公 司`` and
+the query 议公 would match across the full stop. Spaces are not barriers: 2026年 finds "2026 年".
 
 The query rule exists twice and both copies are tested to give identical output:
 :func:`fts_query` (Python: the Datasette plugin, the CLI, the tests) and :data:`FTS_QUERY_CTE`
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-RULE_VERSION = "zh-unigram-1"
+RULE_VERSION = "zh-unigram-2"
 
 # CJK ideographs (and 々〆〇), each its own token. Ranges in code points; the SQL copy uses the same.
 CJK_RANGES = (
@@ -34,10 +36,26 @@ CJK_RANGES = (
 # Full-width digits and Latin letters, mapped to ASCII (U+FF10.. -> '0'..). Punctuation is left alone.
 FULLWIDTH_RANGES = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
 FULLWIDTH_OFFSET = 0xFEE0
+# Punctuation, symbols and line breaks: each run of them is one barrier token. The SQL copy uses
+# the same ranges, so the list is explicit rather than Unicode's categories.
+BARRIER = "\ue000"
+BARRIER_RANGES = (
+    (0x0A, 0x0A), (0x0D, 0x0D), (0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E),
+    (0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2010, 0x2027), (0x2030, 0x205E),
+    (0x3001, 0x3004), (0x3008, 0x3020), (0x3030, 0x3030), (0x303D, 0x303D), (0x30FB, 0x30FB),
+    (0xE000, 0xE000), (0xFE10, 0xFE19), (0xFE30, 0xFE4F), (0xFE50, 0xFE6B),
+    (0xFF01, 0xFF0F), (0xFF1A, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65),
+)
 # What separates query terms (outside double quotes).
 QUERY_SPACES = (" ", "\t", "\n", "\x0b", "\x0c", "\r", "\u00a0", "\u3000")
 
-_CJK_RE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES) + "]")
+def _class(ranges) -> str:
+    return "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b != a else "") for a, b in ranges) + "]"
+
+
+_CJK_RE = re.compile(_class(CJK_RANGES))
+_BARRIER_RE = re.compile(_class(BARRIER_RANGES) + "+")
+_BARRIER_CHAR_RE = re.compile(_class(BARRIER_RANGES))
 _FULLWIDTH = {c: c - FULLWIDTH_OFFSET for a, b in FULLWIDTH_RANGES for c in range(a, b + 1)}
 
 
@@ -47,16 +65,11 @@ def is_cjk(ch: str) -> bool:
 
 
 def shadow(text: str | None) -> str:
-    """The text as the index sees it: a space on each side of every ideograph, full-width ASCII folded."""
+    """The text as the index sees it: a space on each side of every ideograph, full-width ASCII
+    folded, each run of punctuation one barrier token."""
     if not text:
         return ""
-    return _CJK_RE.sub(r" \g<0> ", text.translate(_FULLWIDTH))
-
-
-def _shadow_char(ch: str) -> str:
-    if _CJK_RE.match(ch):
-        return f" {ch} "
-    return ch.translate(_FULLWIDTH)
+    return _CJK_RE.sub(r" \g<0> ", _BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH)))
 
 
 def fts_query(q: str | None) -> str:
@@ -80,6 +93,7 @@ def _walk(q: str | None) -> tuple[str, str]:
     lit: list[str] = []
     first = ""
     inq = False
+    prev_barrier = False
     for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
         if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
             term = "".join(cur).strip(" ")
@@ -89,11 +103,18 @@ def _walk(q: str | None) -> tuple[str, str]:
                     first = "".join(lit).strip(" ")
             cur.clear()
             lit.clear()
+            prev_barrier = False
             if ch == '"':
                 inq = not inq
+            continue
+        if _BARRIER_CHAR_RE.match(ch):
+            if not prev_barrier:
+                cur.append(f" {BARRIER} ")
+            prev_barrier = True
         else:
-            cur.append(_shadow_char(ch))
-            lit.append(ch.translate(_FULLWIDTH))
+            cur.append(f" {ch} " if _CJK_RE.match(ch) else ch.translate(_FULLWIDTH))
+            prev_barrier = False
+        lit.append(ch.translate(_FULLWIDTH))
     return " ".join(phrases), first
 
 
@@ -113,12 +134,14 @@ FTS_QUERY_CTE = f"""chars(i, ch, u) as (
   union all
   select i + 1, substr(:q, i + 1, 1), unicode(substr(:q, i + 1, 1)) from chars where i <= length(:q)
 ),
-walk(i, inq, cur, lit, expr, first) as (
-  select 0, 0, '', '', '', ''
+walk(i, inq, pb, cur, lit, expr, first) as (
+  select 0, 0, 0, '', '', '', ''
   union all
   select c.i,
     case when c.ch = '"' then 1 - w.inq else w.inq end,
+    case when {_FLUSH} then 0 when {_sql_ranges("c.u", BARRIER_RANGES)} then 1 else 0 end,
     case when {_FLUSH} then ''
+         when {_sql_ranges("c.u", BARRIER_RANGES)} then w.cur || case when w.pb = 1 then '' else ' ' || char({ord(BARRIER)}) || ' ' end
          when {_sql_ranges("c.u", CJK_RANGES)} then w.cur || ' ' || c.ch || ' '
          else w.cur || {_FOLD} end,
     case when {_FLUSH} then '' else w.lit || {_FOLD} end,
