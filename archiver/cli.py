@@ -3,6 +3,7 @@
     archiver crawl [--replica] [--db PATH] [--site ID ...]   crawl the network into the archive
     archiver extract PAGE.html --url URL                     extract one saved page, print JSON
     archiver sites                                           the site registry
+    archiver serve | search | report | export | reindex      for researchers (archiver/cli_research.py)
 """
 from __future__ import annotations
 
@@ -204,6 +205,16 @@ def sites(as_json):
         if not r["channels"]:
             for u in r["start_urls"]:
                 click.echo(f"    (start)    {u}")
+
+
+# --------------------------------------------------------------------------- research (archiver/cli_research.py)
+from archiver import cli_research  # noqa: E402
+
+main.add_command(cli_research.serve)
+main.add_command(cli_research.search)
+main.add_command(cli_research.report)
+main.add_command(cli_research.export)
+main.add_command(cli_research.reindex)
 
 
 if __name__ == "__main__":
