@@ -250,7 +250,7 @@ async def _report_view(datasette, request):
 async def _css_view():
     from datasette.utils.asgi import Response
 
-    return Response.text(CSS, headers={"content-type": "text/css; charset=utf-8"})
+    return Response(CSS, content_type="text/css; charset=utf-8")
 
 
 @hookimpl

@@ -105,3 +105,10 @@ def help_rows() -> list[dict]:
                  f"queries are all exact. Latin words match whole words only (AI does not find OpenAI)."),
          "sql": MATCH_EXAMPLE_SQL},
     ]
+
+
+if __name__ == "__main__":
+    # Print the two canned queries indented for archiver/metadata.yml (tests/test_datasette.py
+    # checks that the copies there are identical to these).
+    for name, sql in (("search", SEARCH_SQL), ("search_count", SEARCH_COUNT_SQL)):
+        print(f"# {name}:\n          " + "\n          ".join(sql.splitlines()) + "\n")

@@ -119,34 +119,44 @@ def _walk(q: str | None) -> tuple[str, str]:
 
 
 def _sql_ranges(col: str, ranges) -> str:
-    return " or ".join(f"{col} between {a} and {b}" for a, b in ranges)
+    return "\n        or ".join(" or ".join(f"{col} between {a} and {b}" for a, b in ranges[i:i + 4])
+                                for i in range(0, len(ranges), 4))
 
-
-_SPACES = ", ".join(str(ord(s)) for s in QUERY_SPACES)
-_FLUSH = f"(c.ch = '\"' or c.ch = '' or (w.inq = 0 and c.u in ({_SPACES})))"
-_FOLD = f"case when {_sql_ranges('c.u', FULLWIDTH_RANGES)} then char(c.u - {FULLWIDTH_OFFSET}) else c.ch end"
 
 # The same rewrite in SQL: a recursive CTE over the characters of :q, ending in a CTE named
 # ``fts_query(expr, first)``: ``expr`` is :func:`fts_query`, ``first`` is :func:`first_term`.
 # Uses only substr, unicode, char, trim and replace (any SQLite with FTS5).
-FTS_QUERY_CTE = f"""chars(i, ch, u) as (
-  select 1, substr(:q, 1, 1), unicode(substr(:q, 1, 1))
+_FLUSH = "(c.k in ('q', 'end') or (c.k in ('s', 'n') and w.inq = 0))"
+_LINE_BREAKS = (10, 13)          # separate terms outside quotes, barriers inside (like Python)
+FTS_QUERY_CTE = f"""chars0(i, ch) as (
+  select 1, substr(:q, 1, 1)
   union all
-  select i + 1, substr(:q, i + 1, 1), unicode(substr(:q, i + 1, 1)) from chars where i <= length(:q)
+  select i + 1, substr(:q, i + 1, 1) from chars0 where i <= length(:q)
+),
+chars(i, ch, k, f) as (
+  -- k: q quote, s space, n line break, b punctuation (barrier), c ideograph, o other; f: full-width folded
+  select i, ch,
+    case when ch = '' then 'end' when ch = '"' then 'q' when u in (10, 13) then 'n'
+      when u in ({", ".join(str(ord(x)) for x in QUERY_SPACES if ord(x) not in _LINE_BREAKS)}) then 's'
+      when {_sql_ranges("u", BARRIER_RANGES)} then 'b'
+      when {_sql_ranges("u", CJK_RANGES)} then 'c'
+      else 'o' end,
+    case when {_sql_ranges("u", FULLWIDTH_RANGES)} then char(u - {FULLWIDTH_OFFSET}) else ch end
+  from (select i, ch, unicode(ch) as u from chars0)
 ),
 walk(i, inq, pb, cur, lit, expr, first) as (
   select 0, 0, 0, '', '', '', ''
   union all
   select c.i,
-    case when c.ch = '"' then 1 - w.inq else w.inq end,
-    case when {_FLUSH} then 0 when {_sql_ranges("c.u", BARRIER_RANGES)} then 1 else 0 end,
+    case when c.k = 'q' then 1 - w.inq else w.inq end,
+    case when {_FLUSH} then 0 else c.k in ('b', 'n') end,
     case when {_FLUSH} then ''
-         when {_sql_ranges("c.u", BARRIER_RANGES)} then w.cur || case when w.pb = 1 then '' else ' ' || char({ord(BARRIER)}) || ' ' end
-         when {_sql_ranges("c.u", CJK_RANGES)} then w.cur || ' ' || c.ch || ' '
-         else w.cur || {_FOLD} end,
-    case when {_FLUSH} then '' else w.lit || {_FOLD} end,
+      when c.k in ('b', 'n') then w.cur || case when w.pb then '' else ' ' || char({ord(BARRIER)}) || ' ' end
+      when c.k = 'c' then w.cur || ' ' || c.ch || ' '
+      else w.cur || c.f end,
+    case when {_FLUSH} then '' else w.lit || c.f end,
     case when {_FLUSH} and trim(w.cur, ' ') <> ''
-         then w.expr || ' "' || replace(trim(w.cur, ' '), '  ', ' ') || '"' else w.expr end,
+      then w.expr || ' "' || replace(trim(w.cur, ' '), '  ', ' ') || '"' else w.expr end,
     case when w.first = '' and {_FLUSH} and trim(w.cur, ' ') <> '' then trim(w.lit, ' ') else w.first end
   from walk w join chars c on c.i = w.i + 1
 ),
