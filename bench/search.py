@@ -273,6 +273,84 @@ def report(n: int, b: dict, m: dict, windows: list[int], like: bool) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- the runner-up, for comparison
+# An overlapping-bigram index (the design CHINESE_SEARCH.md measured as "bigram + run-final
+# unigram"): 2+ character queries become phrases of bigrams, a 1-character query a prefix query.
+# Bench-only: built in a separate file from the same articles, to compare size and latency.
+def bigram_shadow(text: str | None) -> str:
+    from archiver.search.zh import _BARRIER_RE, _CJK_RE, _FULLWIDTH, BARRIER
+
+    if not text:
+        return ""
+    text = _BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH))
+
+    def run(m):
+        r = m.group(0)
+        return f" {r} " if len(r) == 1 else " " + " ".join(r[i:i + 2] for i in range(len(r) - 1)) + f" {r[-1]} "
+    return re.sub(_CJK_RE.pattern + "+", run, text)
+
+
+def bigram_query(q: str) -> str:
+    from archiver.search.zh import _CJK_RE
+
+    out = []
+    for term in q.split():
+        parts = re.findall(_CJK_RE.pattern + "+|" + _CJK_RE.pattern.replace("[", "[^", 1) + "+", term)
+        toks, prefix = [], False
+        for k, part in enumerate(parts):
+            if _CJK_RE.match(part[0]):
+                toks += [part] if len(part) == 1 else [part[i:i + 2] for i in range(len(part) - 1)]
+                prefix = len(part) == 1 and k == len(parts) - 1
+            else:
+                toks.append(part)
+        out.append('"' + " ".join(toks).replace('"', " ") + '"' + ("*" if prefix else ""))
+    return " ".join(out)
+
+
+def build_bigram(src: Path) -> tuple[Path, float]:
+    import sqlite3
+
+    dst = src.with_name(src.stem + "-bigram.db")
+    if dst.exists():
+        return dst, float("nan")
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(dst)
+    conn.execute("create virtual table articles_fts using fts5(title, body, content='')")
+    conn.execute("insert into articles_fts(articles_fts, rank) values ('rank', 'bm25(5.0, 1.0)')")
+    conn.execute(f"attach database 'file:{src}?mode=ro' as src")
+    last = 0
+    while True:
+        rows = conn.execute("select id, title, body from src.articles where id > ? order by id limit 5000",
+                            [last]).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        conn.executemany("insert into articles_fts(rowid, title, body) values (?, ?, ?)",
+                         [(i, bigram_shadow(t), bigram_shadow(b)) for i, t, b in rows])
+        conn.commit()
+    conn.execute("insert into articles_fts(articles_fts) values ('optimize')")
+    conn.commit()
+    conn.close()
+    return dst, time.perf_counter() - t0
+
+
+def measure_bigram(path: Path, queries: dict[str, list[str]], text_bytes: float) -> dict:
+    import sqlite3
+
+    dst, build_s = build_bigram(path)
+    conn = sqlite3.connect(f"file:{dst}?mode=ro", uri=True)
+    size = conn.execute("select sum(pgsize) from dbstat where name like 'articles_fts%'").fetchone()[0]
+    sql = (f"select id from (select rowid as id, rank from articles_fts where articles_fts match :expr "
+           f"order by rowid desc limit {RANK_WINDOW}) order by rank limit 20")
+    out = {"index_mb": round(size / 1e6, 1), "index_to_text": round(size / text_bytes, 3),
+           "build_s": round(build_s, 1), "classes": {}}
+    for cls, qs in queries.items():
+        times = [timed(conn, sql, {"expr": bigram_query(q)}, 3)[0] for q in qs]
+        out["classes"][cls] = {"p50": round(pct(times, 50), 1), "p95": round(pct(times, 95), 1)}
+    conn.close()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated article counts")
@@ -282,6 +360,8 @@ def main(argv=None) -> int:
     ap.add_argument("--windows", default=str(RANK_WINDOW),
                     help=f"ranking windows to measure, comma-separated (shipped: {RANK_WINDOW})")
     ap.add_argument("--no-like", action="store_true", help="skip the LIKE baseline (and so recall/precision)")
+    ap.add_argument("--compare-bigram", action="store_true",
+                    help="also build an overlapping-bigram index of the same articles and time the same queries")
     ap.add_argument("--reuse", action="store_true", help="reuse an archive already built in --dir")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
@@ -300,6 +380,11 @@ def main(argv=None) -> int:
             (args.dir / f"search-{n}.build.json").write_text(json.dumps(b))
         m = measure(path, windows, like=not args.no_like)
         print(report(n, b, m, windows, like=not args.no_like), flush=True)
+        if args.compare_bigram:
+            m["bigram"] = bg = measure_bigram(path, m["queries"], m["sizes"]["text_mb"] * 1e6)
+            print(f"   runner-up, bigram index: {bg['index_mb']} MB = {bg['index_to_text']:.2f} x the text "
+                  f"(build {bg['build_s']} s); search w={RANK_WINDOW} p50/p95 ms: "
+                  + ", ".join(f"{c} {v['p50']}/{v['p95']}" for c, v in bg["classes"].items()), flush=True)
         out[n] = {"build": b, **m}
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str))

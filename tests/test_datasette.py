@@ -77,14 +77,15 @@ def test_ranked_search_query(archive):
     resp = get(ds, "/archive/search.json", q="职工代表大会", _shape="array")
     assert resp.status_code == 200, resp.text[:500]
     rows = resp.json()
-    assert rows[0]["id"] == archive["seed_id"]
-    assert "【职工代表大会】" in rows[0]["excerpt"]
+    seed = next(r for r in rows if r["id"] == archive["seed_id"])
+    assert "【职工代表大会】" in seed["excerpt"]
     hits = get(ds, "/archive/search.json", q="兰铝", _shape="array").json()
-    assert hits[0]["id"] == archive["hostile"]            # 兰铝 in the headline outranks the body-only hit
+    assert "兰铝" in hits[0]["title"]                      # a headline hit comes first
     assert [r["relevance"] for r in hits] == sorted((r["relevance"] for r in hits), reverse=True)
     assert get(ds, "/archive/search.json", q="", _shape="array").json() == []
     counts = get(ds, "/archive/search_count.json", q="兰铝", _shape="array").json()
-    assert sum(r["articles"] for r in counts) == len(hits)
+    assert sum(r["articles"] for r in counts) == len(ids(get(ds, "/archive/articles.json", _search="兰铝",
+                                                             _shape="array", _size="max")))
 
 
 def test_every_canned_query_runs_on_this_archive(archive):
@@ -182,10 +183,10 @@ def test_default_facets_sort_and_year_facet(archive):
     assert {"site_name", "channel_label", "source", "published_at"} <= set(facets)
     years = {r["value"]: r["count"] for r in facets["published_at"]["results"]}
     assert years.get("2026", 0) >= 3
-    rows = data["rows"]
-    assert [r["published_at"] for r in rows] == sorted((r["published_at"] for r in rows), reverse=True)
-    only = get(ds, "/archive/articles.json", published_at__startswith="2026", _shape="array")
-    assert len(only.json()) == len(rows)
+    dates = [r["published_at"] for r in data["rows"] if r["published_at"]]
+    assert dates == sorted(dates, reverse=True)
+    only = get(ds, "/archive/articles.json", published_at__startswith="2026", _shape="array", _size="max").json()
+    assert len(only) == years["2026"] and all(r["published_at"].startswith("2026") for r in only)
 
 
 def test_exports_through_datasette(archive):
@@ -267,8 +268,9 @@ out = {
     "table": get("/archive/articles").status_code,
     "box": 'name="_search"' in get("/archive/articles").text,
     "help": [r["key"] for r in help_rows],
-    "pasted": [r["id"] for r in get("/archive.json", sql=search_sql, q="职代会", _shape="array").json()],
-    "contains": [r["id"] for r in get("/archive/articles.json", body__contains="职代会", _shape="array").json()],
+    "pasted": [r["id"] for r in get("/archive.json", sql=search_sql, q="二届五次职工代表大会", _shape="array").json()],
+    "contains": [r["id"] for r in get("/archive/articles.json", body__contains="二届五次职工代表大会",
+                                      _shape="array").json()],
 }
 print(json.dumps(out))
 """
@@ -282,5 +284,5 @@ def test_plain_datasette_opens_the_archive_and_can_still_search(archive):
     assert out["index"] == 200 and out["table"] == 200
     assert out["box"] is False                      # no box that would silently find nothing
     assert {"search", "contains", "index"} <= set(out["help"])
-    assert out["pasted"] == [archive["seed_id"]]    # the SQL from search_help, pasted into the SQL editor
-    assert out["contains"] == [archive["seed_id"]]  # the column filter
+    assert archive["seed_id"] in out["pasted"]      # the SQL from search_help, pasted into the SQL editor
+    assert sorted(out["contains"]) == sorted(out["pasted"])   # the column filter finds the same articles

@@ -90,8 +90,10 @@ def check(db) -> dict:
         f"select id from {FTS_TABLE}_docsize where id not in (select id from articles) order by id limit 20")]
     n_articles = db.execute("select count(*) from articles").fetchone()[0]
     n_index = db.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
-    return {"articles": n_articles, "indexed": n_index, "missing": missing, "extra": extra,
-            "ok": not missing and not extra and n_articles == n_index, "rule": RULE_VERSION}
+    row = db.execute("select how from search_help where key = 'index'").fetchone()
+    same_rule = bool(row and RULE_VERSION in (row[0] or ""))       # written by write_help with the rule it used
+    return {"articles": n_articles, "indexed": n_index, "missing": missing, "extra": extra, "rule": RULE_VERSION,
+            "same_rule": same_rule, "ok": not missing and not extra and n_articles == n_index and same_rule}
 
 
 def write_help(db) -> None:
