@@ -90,45 +90,53 @@ class SiteRunCounts:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    revalidated: int = 0          # incremental runs: the page answered 304, the article is unchanged
     failures: int = 0
-    other: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None     # the run's own verdict on the site, when it recorded one
+    problems: list = field(default_factory=list)
 
     @property
     def articles(self) -> int:
-        return self.new + self.changed + self.unchanged
+        return self.new + self.changed + self.unchanged + self.revalidated
+
+
+_SITE_COUNT_KEYS = {"articles_new": "new", "new": "new", "articles_changed": "changed", "changed": "changed",
+                    "articles_unchanged": "unchanged", "unchanged": "unchanged",
+                    "articles_revalidated": "revalidated", "revalidated": "revalidated"}
+
+
+def _from_site_counts(data: dict) -> dict[str, SiteRunCounts]:
+    out: dict[str, SiteRunCounts] = {}
+    for site, counts in data.items():
+        c = out.setdefault(site, SiteRunCounts())
+        if not isinstance(counts, dict):
+            continue
+        for key, value in counts.items():
+            if key in _SITE_COUNT_KEYS and isinstance(value, (int, float)):
+                setattr(c, _SITE_COUNT_KEYS[key], getattr(c, _SITE_COUNT_KEYS[key]) + int(value))
+        if isinstance(counts.get("failures"), (int, float)):
+            c.failures = int(counts["failures"])
+        else:                      # no total: add up whatever failure counters there are
+            c.failures = sum(int(v) for k, v in counts.items() if "fail" in k and isinstance(v, (int, float)))
+        if isinstance(counts.get("status"), str):
+            c.status = counts["status"]
+        if isinstance(counts.get("problems"), list):
+            c.problems = counts["problems"]
+    return out
 
 
 def site_counts_of_run(run: dict) -> dict[str, SiteRunCounts]:
-    """Per-site counts of one crawl run: ``site_counts`` when the run has it, else its stats."""
-    out: dict[str, SiteRunCounts] = {}
+    """Per-site counts of one crawl run: its ``site_counts`` column when it has one (schema 0006:
+    ``{site: {articles_new, ..., failures, status, problems}}``), else its Scrapy stats."""
     raw = run.get("site_counts")
     if raw:
         try:
             data = json.loads(raw) if isinstance(raw, str) else raw
         except ValueError:
             data = None
-        if isinstance(data, dict):
-            for site, counts in data.items():
-                c = out.setdefault(site, SiteRunCounts())
-                if not isinstance(counts, dict):
-                    continue
-                for key, value in counts.items():
-                    if not isinstance(value, (int, float)):
-                        c.other[key] = value
-                        continue
-                    k = key.lower()
-                    if "unchanged" in k:
-                        c.unchanged += int(value)
-                    elif "changed" in k:
-                        c.changed += int(value)
-                    elif "new" in k:
-                        c.new += int(value)
-                    elif "fail" in k:
-                        c.failures += int(value)
-                    else:
-                        c.other[key] = value
-            if out:
-                return out
+        if isinstance(data, dict) and data:
+            return _from_site_counts(data)
+    out: dict[str, SiteRunCounts] = {}
     try:
         stats = json.loads(run.get("stats") or "{}")
     except ValueError:

@@ -150,6 +150,8 @@ def timeline(rows: list[dict], colours: dict[str, str], names: dict[str, str], l
 def _health(c: research.SiteRunCounts | None) -> str:
     if c is None:
         return "absent"
+    if c.status:                                     # the run judged the site itself (schema 0006)
+        return {"ok": "ok", "warning": "warn"}.get(c.status, "bad")
     if c.articles == 0:
         return "bad"
     if c.failures > c.articles:
@@ -186,7 +188,8 @@ def crawl_health(runs: list[dict], names: dict[str, str], link: _Links) -> str:
             state = _health(c)
             tip = (f"run {r['id']} {names.get(s, s)}: not crawled" if c is None else
                    f"run {r['id']} {names.get(s, s)}: new {c.new}, changed {c.changed}, unchanged {c.unchanged}, "
-                   f"failures {c.failures}")
+                   f"revalidated {c.revalidated}, failures {c.failures}"
+                   + (f" ({c.status}: {'; '.join(map(str, c.problems))})" if c.status and c.problems else ""))
             rect = (f'<rect x="{label_w + i * cell + 2}" y="{y + 2}" width="{cell - 4}" height="{cell - 4}" rx="3" '
                     f'fill="{HEALTH_COLOURS[state]}"><title>{_e(tip)}</title></rect>')
             parts.append(_wrap(rect, link("failures", site=s) if state in ("bad", "warn") else None))
@@ -196,13 +199,15 @@ def crawl_health(runs: list[dict], names: dict[str, str], link: _Links) -> str:
                       ("no articles or mostly failures 异常", HEALTH_COLOURS["bad"]),
                       ("not crawled in that run 未抓取", HEALTH_COLOURS["absent"])])
     table = ["<details><summary>Numbers 数据</summary><table><tr><th>run</th><th>started</th><th>mode</th>"
-             "<th>status</th><th>site</th><th>new</th><th>changed</th><th>unchanged</th><th>failures</th></tr>"]
+             "<th>status</th><th>site</th><th>new</th><th>changed</th><th>unchanged</th><th>revalidated</th>"
+             "<th>failures</th><th>site status</th></tr>"]
     for r, counts in zip(reversed(runs), reversed(per_run)):
         for s in sorted(counts):
             c = counts[s]
             table.append(f"<tr><td>{r['id']}</td><td>{_e(r['started_at'])}</td><td>{_e(r['mode'])}</td>"
                          f"<td>{_e(r['status'])}</td><td>{_e(names.get(s, s))}</td><td>{c.new}</td><td>{c.changed}</td>"
-                         f"<td>{c.unchanged}</td><td>{c.failures}</td></tr>")
+                         f"<td>{c.unchanged}</td><td>{c.revalidated}</td><td>{c.failures}</td>"
+                         f"<td>{_e(c.status or '')}</td></tr>")
     table.append("</table></details>")
     return "".join(parts) + legend + "".join(table)
 
