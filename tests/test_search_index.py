@@ -21,6 +21,7 @@ def test_migration_indexes_articles_already_in_an_old_archive(tmp_path):
     a = Archive.open(path)
     put(a, 1, "兰州铝业召开职代会", "会议总结2025年工作。")
     # Simulate an archive written before 0005: drop the index and forget the migration.
+    search_index.drop_triggers(a.db)
     a.db.execute("drop table articles_fts")
     a.db.execute("drop table search_help")
     a.db.execute("delete from schema_migrations where name = '0005_search'")
@@ -51,6 +52,48 @@ def test_upsert_change_and_delete_keep_the_index_in_step(tmp_path):
     assert matching_ids(a.db, "安全") == [other]
     assert search_index.check(a.db)["ok"]
     a.db.execute("insert into articles_fts(articles_fts, rank) values ('integrity-check', 0)")
+
+
+def test_any_write_to_articles_keeps_the_index_in_step(tmp_path):
+    """Triggers, not callers: direct SQL, sqlite-utils updates, INSERT OR REPLACE, deletes."""
+    a = Archive.open(tmp_path / "a.db")
+    pk = put(a, 1, "兰州铝业召开职代会", "会议部署工作。")
+    a.db["articles"].update(pk, {"body": "党建引领发展。"})
+    assert matching_ids(a.db, "党建") == [pk] and matching_ids(a.db, "部署") == []
+    a.db.execute("update articles set title = '中铝集团新闻' where id = ?", [pk])
+    assert matching_ids(a.db, "中铝集团") == [pk] and matching_ids(a.db, "职代会") == []
+    a.db.execute("update articles set last_seen = 'x' where id = ?", [pk])          # not title/body: no work
+    row = dict(next(a.db.query("select * from articles where id = ?", [pk])))
+    a.db["articles"].insert({**row, "title": "替换后的标题"}, replace=True)         # REPLACE deletes, then inserts
+    assert matching_ids(a.db, "替换后") == [pk] and matching_ids(a.db, "中铝集团") == []
+    a.db.execute("delete from articles where id = ?", [pk])
+    assert matching_ids(a.db, "替换后") == []
+    assert search_index.check(a.db)["ok"]
+    a.db.execute("insert into articles_fts(articles_fts, rank) values ('integrity-check', 0)")
+
+
+def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
+    path = tmp_path / "a.db"
+    a = Archive.open(path)
+    put(a, 1, "兰州铝业召开职代会", "会议部署工作。")
+    a.close()
+    conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
+    assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
+    assert conn.execute("""select rowid from articles_fts where articles_fts match '"职 代 会"'""").fetchall() == [(1,)]
+    import pytest
+    with pytest.raises(sqlite3.OperationalError, match="zh_shadow"):
+        conn.execute("update articles set title = '改' where id = 1")
+    conn.close()
+
+
+def test_bulk_load_indexes_once_at_the_end(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    with search_index.bulk_load(a.db):
+        for i in range(20):
+            put(a, i, f"标题{i} 兰铝", "正文")
+        assert matching_ids(a.db, "兰铝") == []      # not yet
+    assert len(matching_ids(a.db, "兰铝")) == 20
+    assert search_index.check(a.db)["ok"]
 
 
 def test_reindex_rebuilds_the_same_index(tmp_path):

@@ -6,9 +6,8 @@ Rules it keeps:
 * the raw response is kept zlib-compressed in ``raw_pages`` (one row per URL and content hash),
   so an article can be re-extracted later without a crawl;
 * a failure is one row per URL, counting attempts; storing the article later resolves it;
-* the search index ``articles_fts`` changes in the same transaction as the article it indexes
-  (``search_index``): any write of ``articles.title``/``body`` and any delete of an article goes
-  through a method here that keeps it in step.
+* the search index ``articles_fts`` follows every insert, update of title/body and delete of an
+  article row in the same transaction, through triggers (``search_index``), whichever method writes.
 """
 from __future__ import annotations
 
@@ -22,7 +21,6 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-from . import search_index
 from .schema import open_db
 
 ARTICLE_COLUMNS = (
@@ -144,7 +142,6 @@ class Archive:
                     **values, "content_hash": chash, "raw_page_id": raw_id, "first_seen": now, "last_seen": now,
                     "last_changed": now, "first_run_id": run_id, "last_run_id": run_id,
                 }).last_pk
-                search_index.add_article(self.db, pk, values["title"], values["body"])
                 outcome = ArticleOutcome.NEW
             elif existing[1] == chash:
                 pk = existing[0]
@@ -152,12 +149,10 @@ class Archive:
                 outcome = ArticleOutcome.UNCHANGED
             else:
                 pk = existing[0]
-                old = self.db.execute("select title, body from articles where id = ?", [pk]).fetchone()
                 self.db["articles"].update(pk, {
                     **values, "content_hash": chash, "raw_page_id": raw_id, "last_seen": now,
                     "last_changed": now, "last_run_id": run_id,
                 })
-                search_index.replace_article(self.db, pk, old, (values["title"], values["body"]))
                 outcome = ArticleOutcome.CHANGED
             self._resolve_failure(values["url"], now)
             if values["canonical_url"] != values["url"]:
@@ -165,17 +160,14 @@ class Archive:
         return outcome, pk
 
     def delete_article(self, article_id: int) -> bool:
-        """Remove an article and its search-index entry; returns False if there was none."""
+        """Remove an article (its search-index entry goes with it); False if there was none."""
         with self.db.atomic():
-            row = self.db.execute("select title, body from articles where id = ?", [article_id]).fetchone()
-            if row is None:
-                return False
-            search_index.remove_article(self.db, article_id, *row)
-            self.db.execute("delete from articles where id = ?", [article_id])
-            return True
+            return self.db.execute("delete from articles where id = ?", [article_id]).rowcount > 0
 
     def reindex(self, *, progress=None) -> int:
         """Rebuild the search index from the articles table (``archiver reindex``)."""
+        from . import search_index
+
         with self.db.atomic():
             search_index.write_help(self.db)
             return search_index.rebuild(self.db, progress=progress)
