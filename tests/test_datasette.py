@@ -104,21 +104,32 @@ def test_every_canned_query_runs_on_this_archive(archive):
     assert lzly and lzly[0]["new"] >= 1
 
 
-AGREED_SCHEMA = """
-create table sightings (id integer primary key, article_id integer references articles(id), url text,
-  canonical_url text, site text, channel text, title text, source text, published_at text, first_seen text,
-  last_seen text);
-create table revisions (id integer primary key, article_id integer, captured_at text, title text, source text,
-  published_at text, body text, content_hash text);
-create table near_duplicates (article_id_a integer, article_id_b integer, similarity real, method text,
-  created_at text);
-alter table articles add column quality text;
-alter table articles add column quality_score real;
-alter table articles add column quality_flags text;
-create view review_queue as select id, title, quality, quality_score, quality_flags from articles
-  where quality <> 'good';
-alter table crawl_runs add column site_counts text;
-"""
+AGREED_SCHEMA = [  # (table, column or None, SQL that adds it): applied only where the archive lacks it
+    ("sightings", None, """create table sightings (id integer primary key, article_id integer references articles(id),
+        url text, canonical_url text, site text, channel text, title text, source text, published_at text,
+        first_seen text, last_seen text)"""),
+    ("revisions", None, """create table revisions (id integer primary key, article_id integer, url text,
+        superseded_at text, captured_at text,
+        title text, source text, published_at text, body text, content_hash text)"""),
+    ("near_duplicates", None, """create table near_duplicates (article_id_a integer, article_id_b integer,
+        similarity real, method text, created_at text)"""),
+    ("articles", "quality", "alter table articles add column quality text"),
+    ("articles", "quality_score", "alter table articles add column quality_score real"),
+    ("articles", "quality_flags", "alter table articles add column quality_flags text"),
+    ("review_queue", None, """create view review_queue as select id, title, quality, quality_score, quality_flags
+        from articles where quality <> 'good'"""),
+    ("crawl_runs", "site_counts", "alter table crawl_runs add column site_counts text"),
+]
+
+
+def _apply_agreed_schema(conn):
+    for table, column, sql in AGREED_SCHEMA:
+        names = {r[0] for r in conn.execute("select name from sqlite_master")}
+        if column is None and table in names:
+            continue
+        if column is not None and column in {r[1] for r in conn.execute(f"pragma table_info({table})")}:
+            continue
+        conn.execute(sql)
 
 
 def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp_path):
@@ -127,14 +138,16 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
     db = tmp_path / "archive.db"
     shutil.copy(archive["db"], db)
     conn = open_db(db).conn
-    conn.executescript(AGREED_SCHEMA)
+    _apply_agreed_schema(conn)
     seed = archive["seed_id"]
-    conn.execute("insert into sightings (article_id, url, site, channel, title, first_seen, last_seen) "
-                 "values (?, 'https://a/1', 'lzly_chinalco_com_cn', 'tplb', 't', '2026', '2026'), "
-                 "(?, 'https://b/1', 'chalco_com_cn', 'xwdt/gsyw', 't', '2026', '2026')", [seed, seed])
-    conn.execute("insert into revisions (article_id, captured_at, title, body) values (?, '2026-01', 'old', 'x')",
-                 [seed])
-    conn.execute("insert into near_duplicates values (?, ?, 0.93, 'minhash', '2026')", [seed, archive["hostile"]])
+    conn.execute("delete from sightings")             # (schema 0004 backfills one sighting per article)
+    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, first_seen, last_seen) "
+                 "values (?, 'https://a/1', 'https://a/1', 'lzly_chinalco_com_cn', 'tplb', 't', '2026', '2026'), "
+                 "(?, 'https://b/1', 'https://b/1', 'chalco_com_cn', 'xwdt/gsyw', 't', '2026', '2026')", [seed, seed])
+    conn.execute("insert into revisions (article_id, url, superseded_at, captured_at, title, body) "
+                 "values (?, 'https://a/1', '2026-02', '2026-01', 'old', 'x')", [seed])
+    conn.execute("insert into near_duplicates (article_id_a, article_id_b, similarity, method, created_at) "
+                 "values (?, ?, 0.93, 'minhash', '2026')", [seed, archive["hostile"]])
     conn.execute("update articles set quality = 'low', quality_score = 0.4, quality_flags = '[\"short\"]' "
                  "where id = ?", [archive["raw_html"]])
     conn.execute("update crawl_runs set site_counts = ?",

@@ -65,7 +65,10 @@ def _json(value: Any) -> str | None:
 
 class Archive:
     def __init__(self, db: sqlite_utils.Database):
+        from .search_index import register
+
         self.db = db
+        register(db.conn)            # the search index's triggers need zh_shadow on this connection
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":

@@ -65,6 +65,7 @@ def applied_migrations(db: sqlite_utils.Database) -> list[str]:
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied now."""
+    search_index.register(db.conn)
     if "schema_migrations" not in db.table_names():
         db["schema_migrations"].create({"name": str, "applied_at": str}, pk="name")
     done = set(applied_migrations(db))
