@@ -148,3 +148,20 @@ def test_every_research_command_and_option_is_documented():
     for needle in ("RANK_WINDOW", "bench/search.py", "search_help", "escape_fts", "zh-unigram"):
         assert needle in search
     assert re.search(r"1,000,000 articles", search), "docs/search.md has the 1M measurement"
+
+
+def test_crawl_health_reads_site_counts_when_the_run_has_them():
+    from archiver.db.research import site_counts_of_run
+    from archiver.research.report import _health
+
+    run = {"site_counts": json.dumps({
+        "a": {"articles_new": 3, "articles_revalidated": 2, "failures": 1, "list_failures": 1, "status": "ok",
+              "problems": []},
+        "b": {"articles_new": 0, "failures": 4, "status": "unhealthy", "problems": ["every list page failed (4)"]},
+        "c": {"articles_unchanged": 5, "failures": 0, "status": "ok"}}), "stats": "{}"}
+    counts = site_counts_of_run(run)
+    assert (counts["a"].new, counts["a"].revalidated, counts["a"].failures, counts["a"].articles) == (3, 2, 1, 5)
+    assert [_health(counts[s]) for s in "abc"] == ["warn", "bad", "ok"]
+    old = {"stats": json.dumps({"archiver/articles_by_site/a/new": 2, "archiver/failures_by_site/b": 3})}
+    counts = site_counts_of_run(old)
+    assert (counts["a"].new, counts["b"].failures, _health(counts["b"])) == (2, 3, "bad")

@@ -151,7 +151,8 @@ def _health(c: research.SiteRunCounts | None) -> str:
     if c is None:
         return "absent"
     if c.status:                                     # the run judged the site itself (schema 0006)
-        return {"ok": "ok", "warning": "warn"}.get(c.status, "bad")
+        state = {"ok": "ok", "warning": "warn"}.get(c.status, "bad")
+        return "warn" if state == "ok" and c.failures else state
     if c.articles == 0:
         return "bad"
     if c.failures > c.articles:
