@@ -68,6 +68,9 @@ def test_search_box_finds_only_matches(archive):
     both = ids(get(ds, "/archive/articles.json", _search="兰铝", _shape="array"))
     assert archive["hostile"] in both and archive["seed_id"] in both
     assert ids(get(ds, "/archive/articles.json", _search='"', _shape="array")) == []      # no syntax error
+    assert archive["seed_id"] in ids(get(ds, "/archive/articles.json", _search_title="职工代表大会", _shape="array"))
+    assert archive["seed_id"] not in ids(get(ds, "/archive/articles.json", _search_title="总经理助理", _shape="array"))
+    assert archive["seed_id"] in ids(get(ds, "/archive/articles.json", _search_body="总经理助理", _shape="array"))
     html = get(ds, "/archive/articles").text
     assert 'name="_search"' in html                       # the box is shown
 
