@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import sqlite3
-import urllib.parse
 
 import markupsafe
 from datasette import hookimpl
@@ -264,6 +263,3 @@ def menu_links(datasette):
         return []
     return [{"href": datasette.urls.path("/-/report"), "label": "Archive report 档案报告"}]
 
-
-def report_url(datasette, database: str) -> str:
-    return datasette.urls.path("/-/report") + "?" + urllib.parse.urlencode({"database": database})

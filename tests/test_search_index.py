@@ -1,10 +1,12 @@
 """The search index follows every upsert and delete, and ``search`` finds and ranks exactly."""
 import sqlite3
 
+import pytest
+
 from archiver.db import Archive, applied_migrations
 from archiver.db import search_index
 from archiver.search.query import count_by_site, matching_ids, search
-from tests.searchutil import NOW, put, raw_for, record
+from tests.searchutil import put
 
 
 def test_migration_creates_index_and_help(tmp_path):
@@ -80,7 +82,6 @@ def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
     conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
     assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
     assert conn.execute("""select rowid from articles_fts where articles_fts match '"职 代 会"'""").fetchall() == [(1,)]
-    import pytest
     with pytest.raises(sqlite3.OperationalError, match="zh_shadow"):
         conn.execute("update articles set title = '改' where id = 1")
     conn.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Iterator
 
 from archiver.search.zh import fts_query
 
