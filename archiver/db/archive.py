@@ -162,11 +162,6 @@ class Archive:
                 self._resolve_failure(values["canonical_url"], now)
         return outcome, pk
 
-    def delete_article(self, article_id: int) -> bool:
-        """Remove an article (its search-index entry goes with it); False if there was none."""
-        with self.db.atomic():
-            return self.db.execute("delete from articles where id = ?", [article_id]).rowcount > 0
-
     def reindex(self, *, progress=None) -> int:
         """Rebuild the search index from the articles table (``archiver reindex``)."""
         from . import search_index
