@@ -99,7 +99,8 @@ def test_every_canned_query_runs_on_this_archive(archive):
         assert resp.status_code == 200, (name, resp.text[:300])
         assert resp.json()["ok"], name
     page = get(ds, "/archive/story_sightings").text
-    assert "The same headline on several sites" in page and "This archive has no sightings yet" in page
+    if "sightings" not in open_db(archive["db"], readonly=True).table_names():
+        assert "The same headline on several sites" in page and "This archive has no sightings yet" in page
     review = get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"]
     if "why" in (review[0] if review else {}):     # the fallback (no quality scores in this archive)
         assert any(r["id"] == archive["raw_html"] and "short body" in r["why"] for r in review)
@@ -111,7 +112,7 @@ def test_every_canned_query_runs_on_this_archive(archive):
 AGREED_SCHEMA = [  # (table, column or None, SQL that adds it): applied only where the archive lacks it
     ("sightings", None, """create table sightings (id integer primary key, article_id integer references articles(id),
         url text, canonical_url text, site text, channel text, title text, source text, published_at text,
-        first_seen text, last_seen text)"""),
+        is_primary integer, first_seen text, last_seen text)"""),
     ("revisions", None, """create table revisions (id integer primary key, article_id integer, url text,
         superseded_at text, captured_at text,
         title text, source text, published_at text, body text, content_hash text)"""),
@@ -145,9 +146,10 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
     _apply_agreed_schema(conn)
     seed = archive["seed_id"]
     conn.execute("delete from sightings")             # (schema 0004 backfills one sighting per article)
-    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, first_seen, last_seen) "
-                 "values (?, 'https://a/1', 'https://a/1', 'lzly_chinalco_com_cn', 'tplb', 't', '2026', '2026'), "
-                 "(?, 'https://b/1', 'https://b/1', 'chalco_com_cn', 'xwdt/gsyw', 't', '2026', '2026')", [seed, seed])
+    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, is_primary, first_seen, "
+                 "last_seen) values (?, 'https://a/1', 'https://a/1', 'lzly_chinalco_com_cn', 'tplb', 't', 1, '2026', "
+                 "'2026'), (?, 'https://b/1', 'https://b/1', 'chalco_com_cn', 'xwdt/gsyw', 't', 0, '2026', '2026')",
+                 [seed, seed])
     conn.execute("insert into revisions (article_id, url, superseded_at, captured_at, title, body) "
                  "values (?, 'https://a/1', '2026-02', '2026-01', 'old', 'x')", [seed])
     conn.execute("insert into near_duplicates (article_id_a, article_id_b, similarity, method, created_at) "
@@ -168,7 +170,7 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
     story = get(ds, "/archive/story_sightings.json", _shape="objects").json()["rows"]
     assert {r["site"] for r in story} == {"lzly_chinalco_com_cn", "chalco_com_cn"}
     assert get(ds, "/archive/story_sightings.json", _shape="objects", article=str(seed)).json()["rows"]
-    assert get(ds, "/archive/near_duplicates.json", _shape="objects").json()["rows"][0]["similarity"] == 0.93
+    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/near_duplicates.json", _shape="objects").json()["rows"]]
     assert get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
     assert get(ds, "/archive/site_health.json", _shape="objects").json()["rows"][0]["site"] == "lzly_chinalco_com_cn"
     assert get(ds, "/archive/article_revisions.json", _shape="objects", article=str(seed)).json()["rows"]
