@@ -4,6 +4,24 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
+# Browser tests (pytest -m browser) drive Debian's Chromium; no browser is ever downloaded.
+# A CJK font makes their screenshots readable.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="chromium"
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  missing="$missing fonts-wqy-zenhei"
+fi
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing for the browser tests (apt-get):$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "note: the browser tests need:$missing (as root: apt-get install$missing)" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

@@ -4,6 +4,7 @@
     archiver extract PAGE.html --url URL                     extract one saved page, print JSON
     archiver sites                                           the site registry
     archiver dedup [--db PATH]                               deduplicate an archive stored before #4
+    archiver serve | search | report | export | reindex      for researchers (archiver/cli_research.py)
 """
 from __future__ import annotations
 
@@ -304,6 +305,16 @@ def dedup(db):
 from archiver.fixturetools import fixtures as _fixtures  # noqa: E402
 
 main.add_command(_fixtures)
+
+# --------------------------------------------------------------------------- research (archiver/cli_research.py)
+from archiver import cli_research  # noqa: E402
+
+main.add_command(cli_research.serve)
+main.add_command(cli_research.search)
+main.add_command(cli_research.report)
+main.add_command(cli_research.export)
+main.add_command(cli_research.reindex)
+
 
 if __name__ == "__main__":
     main()

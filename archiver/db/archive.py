@@ -6,7 +6,9 @@ Rules it keeps:
   changes only ``last_seen`` / ``last_run_id`` (no new rows anywhere);
 * the raw response is kept zlib-compressed in ``raw_pages`` (one row per URL and content hash),
   so an article can be re-extracted later without a crawl;
-* a failure is one row per URL, counting attempts; storing the article later resolves it.
+* a failure is one row per URL, counting attempts; storing the article later resolves it;
+* the search index ``articles_fts`` follows every insert, update of title/body and delete of an
+  article row in the same transaction, through triggers (``search_index``), whichever method writes.
 """
 from __future__ import annotations
 
@@ -69,7 +71,10 @@ def _json(value: Any) -> str | None:
 
 class Archive:
     def __init__(self, db: sqlite_utils.Database):
+        from .search_index import register
+
         self.db = db
+        register(db.conn)            # the search index's triggers need zh_shadow on this connection
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
@@ -169,6 +174,14 @@ class Archive:
         that has no signature yet. Idempotent."""
         with self.db.atomic():
             return DedupStore(self.db).reindex(now=now)
+
+    def reindex(self, *, progress=None) -> int:
+        """Rebuild the search index from the articles table (``archiver reindex``)."""
+        from . import search_index
+
+        with self.db.atomic():
+            search_index.write_help(self.db)
+            return search_index.rebuild(self.db, progress=progress)
 
     def article(self, canonical_url: str) -> dict | None:
         rows = list(self.db.query("select * from articles where canonical_url = ?", [canonical_url]))

@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import migrations as _migrations_pkg
+from . import search_index
 
 SCHEMA_TABLES = ("articles", "raw_pages", "crawl_runs", "failures", "link_entries", "schema_migrations")
 BUSY_TIMEOUT_MS = 15000
@@ -50,6 +51,7 @@ def open_db(path: str | Path, *, readonly: bool = False, migrate_schema: bool = 
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
+    search_index.register(db.conn)           # the search index's triggers run on this connection
     if migrate_schema:
         migrate(db)
     return db
@@ -63,6 +65,7 @@ def applied_migrations(db: sqlite_utils.Database) -> list[str]:
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied now."""
+    search_index.register(db.conn)
     if "schema_migrations" not in db.table_names():
         db["schema_migrations"].create({"name": str, "applied_at": str}, pk="name")
     done = set(applied_migrations(db))

@@ -1,0 +1,265 @@
+"""The project's Datasette plugin (entry point ``chinalco_archive``, installed with the project).
+
+What it adds to any Datasette 0.65 that opens an archive (a database with ``articles_fts``):
+
+* Chinese in the table search box and ``?_search=``: ``escape_fts()`` is replaced, on the archive's
+  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰 铝"``), and the
+  ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``). Without this
+  plugin that box would silently return nothing for two or more Chinese characters, so the index
+  is announced here and not in ``metadata.yml``.
+* ``zh_fts_query(q)`` as an SQL function, for hand-written SQL.
+* Article bodies as readable text: ``body`` one paragraph per line, ``body_html`` through the
+  allowlist sanitiser (no script, no event handler, only http(s) links), in a bounded box.
+* A ``year`` facet type (``{"year": "published_at"}`` in metadata, or ``?_facet_year=published_at``).
+* Canned queries that need tables from later schema versions (sightings, review_queue, ...) are
+  swapped for a fallback that works on this archive's schema (``plugins.chinalco_archive.fallbacks``
+  in metadata.yml), so no canned query fails with "no such table".
+* ``/-/report``: the archive report (articles per month per site, crawl health per site) as a
+  page, live from the database; and a link to it in the menu.
+"""
+from __future__ import annotations
+
+import html
+import sqlite3
+
+import markupsafe
+from datasette import hookimpl
+from datasette.facets import Facet
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+from archiver.search.zh import fts_query
+
+PLUGIN = "chinalco_archive"
+FTS_TABLE = "articles_fts"
+BODY_COLUMNS = {"body", "body_html"}
+CSS_PATH = "/-/chinalco-archive.css"
+CSS = """
+.zh-body { max-height: 14em; overflow: auto; min-width: 24em; max-width: 48em; line-height: 1.6;
+           border-left: 3px solid #ddd; padding: 0 0.6em; }
+.zh-body p { margin: 0 0 0.5em 0; }
+.zh-body img { max-width: 100%; height: auto; }
+body.row .zh-body { max-height: none; }
+dl.column-descriptions { column-count: 2; column-gap: 2em; font-size: 0.85em; max-height: 9em; overflow: auto;
+                         border: 1px solid #eee; padding: 0.3em 0.6em; }
+dl.column-descriptions dt, dl.column-descriptions dd { break-inside: avoid; }
+"""
+
+
+# ----------------------------------------------------------------------------- which databases
+def _has_index(conn: sqlite3.Connection) -> bool:
+    try:
+        return conn.execute("select 1 from sqlite_master where name = ?", [FTS_TABLE]).fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def _archive_databases(datasette) -> set[str]:
+    """Names of the attached databases that are archives (cached per set of databases)."""
+    names = tuple(sorted(datasette.databases))
+    cache = getattr(datasette, "_chinalco_archive_dbs", None)
+    if cache and cache[0] == names:
+        return cache[1]
+    found = set()
+    for name, db in datasette.databases.items():
+        if not getattr(db, "path", None):
+            continue
+        try:
+            conn = sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)
+            try:
+                if _has_index(conn):
+                    found.add(name)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            continue
+    datasette._chinalco_archive_dbs = (names, found)
+    return found
+
+
+# ----------------------------------------------------------------------------- search
+def zh_escape_fts(query):
+    expr = fts_query(query if isinstance(query, str) else str(query or ""))
+    return expr or '""'           # an empty query matches nothing instead of raising a syntax error
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn, database, datasette):
+    conn.create_function("zh_fts_query", 1, lambda q: fts_query(q or ""), deterministic=True)
+    if _has_index(conn):
+        # Only the archive's connections: other databases keep Datasette's own escape_fts.
+        conn.create_function("escape_fts", 1, zh_escape_fts, deterministic=True)
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    dbs = _archive_databases(datasette)
+    if not dbs:
+        return {}
+    return {"databases": {name: {"tables": {"articles": {"fts_table": FTS_TABLE, "fts_pk": "id"}}}
+                          for name in dbs}}
+
+
+# ----------------------------------------------------------------------------- bodies
+def _paragraphs(text: str) -> str:
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
+
+
+def safe_body_html(fragment: str) -> str:
+    """The archived body HTML after the allowlist sanitiser, images lazy and without referrer."""
+    from bs4 import BeautifulSoup
+
+    from archiver.pages.sanitize import sanitize_html
+
+    soup = BeautifulSoup(sanitize_html(fragment), "html.parser")
+    for img in soup.find_all("img"):
+        img["loading"] = "lazy"
+        img["referrerpolicy"] = "no-referrer"
+    for a in soup.find_all("a"):
+        a["rel"] = "noopener noreferrer nofollow"
+    return str(soup)
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
+        return None
+    if database not in _archive_databases(datasette):
+        return None
+    inner = safe_body_html(value) if column == "body_html" else _paragraphs(value)
+    return markupsafe.Markup(f'<div class="zh-body" lang="zh">{inner}</div>')
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [{"url": datasette.urls.path(CSS_PATH)}] if _archive_databases(datasette) else []
+
+
+# ----------------------------------------------------------------------------- year facet
+class YearFacet(Facet):
+    """Counts by the first four characters of a date column (``2026-02-07...`` -> ``2026``)."""
+
+    type = "year"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        results, timed_out = [], []
+        args = dict(self.get_querystring_pairs())
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config.get("column") or config["simple"]
+            col = escape_sqlite(column)
+            sql = (f"select substr({col}, 1, 4) as value, count(*) as count from ({self.sql}) "
+                   f"where {col} glob '[0-9][0-9][0-9][0-9]*' group by value order by value desc "
+                   f"limit {self.get_facet_size() + 1}")
+            try:
+                rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                                             custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+            except Exception:          # QueryInterrupted: report it as Datasette does for its facets
+                timed_out.append(column)
+                continue
+            values = []
+            key = f"{column}__startswith"
+            for row in rows.rows[: self.get_facet_size()]:
+                selected = args.get(key) == row["value"]
+                path = (path_with_removed_args(self.request, {key: row["value"]}) if selected
+                        else path_with_added_args(self.request, {key: row["value"]}))
+                values.append({"value": row["value"], "label": row["value"], "count": row["count"],
+                               "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                               "selected": selected})
+            results.append({"name": column, "type": self.type, "results": values,
+                            "hideable": source_and_config["source"] != "metadata",
+                            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request,
+                                                                                   {"_facet_year": column})),
+                            "truncated": len(rows.rows) > self.get_facet_size()})
+        return results, timed_out
+
+
+@hookimpl
+def register_facet_classes():
+    return [YearFacet]
+
+
+# ----------------------------------------------------------------------------- canned queries
+async def _schema(db) -> set[str]:
+    """'table' and 'table.column' names present in the database (tables and views)."""
+    names = set(await db.table_names()) | set(await db.view_names())
+    out = set(names)
+    for t in names:
+        for c in await db.table_columns(t):
+            out.add(f"{t}.{c}")
+    return out
+
+
+def _missing(requires, schema: set[str]) -> list[str]:
+    return [r for r in (requires or []) if r not in schema]
+
+
+@hookimpl
+def canned_queries(datasette, database):
+    async def inner():
+        if database not in _archive_databases(datasette):
+            return {}
+        config = datasette.plugin_config(PLUGIN, database=database) or {}
+        requires = config.get("requires") or {}
+        fallbacks = config.get("fallbacks") or {}
+        if not requires:
+            return {}
+        schema = await _schema(datasette.get_database(database))
+        queries = datasette.metadata("queries", database=database, fallback=False) or {}
+        out = {}
+        for name, needs in requires.items():
+            missing = _missing(needs, schema)
+            if not missing:
+                continue
+            for variant in fallbacks.get(name, []):
+                if not _missing(variant.get("requires"), schema):
+                    base = queries.get(name) if isinstance(queries.get(name), dict) else {}
+                    note = (f"This archive has no {', '.join(missing)} yet (a later schema version adds it): "
+                            f"showing the fallback. ")
+                    out[name] = {**base, **{k: v for k, v in variant.items() if k != "requires"},
+                                 "description": note + (variant.get("description") or base.get("description") or "")}
+                    break
+        return out
+
+    return inner
+
+
+# ----------------------------------------------------------------------------- report, css, menu
+async def _report_view(datasette, request):
+    from datasette.utils.asgi import Response
+
+    from archiver.research.report import render_report
+
+    dbs = sorted(_archive_databases(datasette))
+    name = request.args.get("database") or (dbs[0] if dbs else None)
+    if name not in dbs:
+        return Response.html("<p>No archive database is open in this Datasette.</p>", status=404)
+    db = datasette.get_database(name)
+
+    def build(conn):
+        return render_report(conn, datasette_base=datasette.urls.database(name),
+                             title_suffix=f" — {name}")
+
+    page = await db.execute_fn(build)
+    return Response.html(page)
+
+
+async def _css_view():
+    from datasette.utils.asgi import Response
+
+    return Response(CSS, content_type="text/css; charset=utf-8")
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/report$", _report_view), (r"^/-/chinalco-archive\.css$", _css_view)]
+
+
+@hookimpl
+def menu_links(datasette):
+    if not _archive_databases(datasette):
+        return []
+    return [{"href": datasette.urls.path("/-/report"), "label": "Archive report 档案报告"}]
+

@@ -1,0 +1,1 @@
+"""Research tools over the archive: the report and exports (read-only)."""

@@ -1,0 +1,114 @@
+"""The SQL a researcher runs to search the archive, kept in one place.
+
+The same text goes into the canned queries of ``archiver/metadata.yml`` (a test keeps them
+identical) and into the ``search_help`` table inside the archive, so that a plain Datasette with
+no plugin and no metadata can still search: paste the SQL into the SQL editor, type the query.
+Everything here is plain SQLite (FTS5's built-in ``bm25`` and a recursive CTE): no extension.
+"""
+from __future__ import annotations
+
+from .zh import FTS_QUERY_CTE, RULE_VERSION
+
+# How many of the newest matching articles bm25 ranks. When a query matches more articles than
+# this (a single common character such as 铝 at 1M articles), the results are the best-ranked among
+# the newest RANK_WINDOW matches; every query that matches fewer is ranked exactly. Ranking all
+# matches of such a query costs ~1 µs per match: over a second at 1M (docs/search.md, bench/search.py).
+RANK_WINDOW = 5000
+RESULT_LIMIT = 50
+EXCERPT_BEFORE = 40
+EXCERPT_AFTER = 80
+
+_MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
+
+def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT) -> str:
+    """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
+    return f"""-- 中文全文检索, ranked by bm25 (headline 5x body); excerpt around the first term, hit in 【】.
+with recursive
+{FTS_QUERY_CTE},
+hits as (
+  select rowid as id, rank from articles_fts
+  where articles_fts match {_MATCH}
+  order by rowid desc limit {window}
+),
+top as (
+  select id, rank from hits order by rank, id desc limit {limit}
+),
+found as (
+  select a.id, a.title, a.site_name, a.channel_label, a.source, a.published_at, a.url, a.body,
+    top.rank as fts_rank, q.first as term,
+    case when q.first = '' then 0 else instr(lower(a.body), lower(q.first)) end as at
+  from top join articles a on a.id = top.id, fts_query q
+)
+select
+  id, title, site_name, channel_label, source, published_at,
+  replace(case when at > 0 then
+      case when at > {EXCERPT_BEFORE} then '…' else '' end
+      || substr(body, max(1, at - {EXCERPT_BEFORE}), at - max(1, at - {EXCERPT_BEFORE}))
+      || '【' || substr(body, at, length(term)) || '】'
+      || substr(body, at + length(term), {EXCERPT_AFTER}) || '…'
+    else substr(body, 1, {EXCERPT_BEFORE + EXCERPT_AFTER}) || '…' end, char(10), ' ') as excerpt,
+  -fts_rank as relevance,
+  url
+from found
+order by fts_rank, id desc"""
+
+
+SEARCH_SQL = search_sql()
+
+SEARCH_COUNT_SQL = f"""-- How many articles match, per site (the same query rule as `search`; not limited to a window).
+with recursive
+{FTS_QUERY_CTE}
+select a.site_name, a.site, count(*) as articles,
+  min(a.published_at) as earliest, max(a.published_at) as latest
+from articles_fts f join articles a on a.id = f.rowid
+where articles_fts match {_MATCH}
+group by a.site
+order by articles desc"""
+
+CONTAINS_SQL = """-- Exact substring match without the index: unranked, reads every article (slow on a big archive).
+select id, title, site_name, published_at, url from articles
+where :q <> '' and (instr(title, :q) > 0 or instr(body, :q) > 0)
+order by published_at desc
+limit 100"""
+
+MATCH_EXAMPLE_SQL = """-- The index directly: each Chinese character is one token, a query is a phrase of them.
+select a.id, a.title, a.published_at from articles_fts f join articles a on a.id = f.rowid
+where articles_fts match '"兰 铝" "职 代 会"'
+order by rank
+limit 20"""
+
+
+def help_rows() -> list[dict]:
+    """Rows of the ``search_help`` table: how to search this file with any SQLite or Datasette."""
+    return [
+        {"key": "search", "title_zh": "中文全文检索（按相关度排序）", "title_en": "Chinese full-text search, ranked",
+         "how": ("Datasette without this project's plugin: open the database page, paste `sql` into the SQL "
+                 "editor, press Run, type the words into the q box that appears (e.g. 兰铝, 职工代表大会, "
+                 "2026年, 兰州铝业 职代会) and Run again. Terms separated by spaces must all occur; "
+                 "\"quoted text\" is one term. With `archiver serve` the same query is the canned query "
+                 "`search`. 在SQL编辑器中粘贴sql列的语句并运行，在q框中输入检索词。"),
+         "sql": SEARCH_SQL},
+        {"key": "search_count", "title_zh": "检索结果按网站计数", "title_en": "Matches per site",
+         "how": "Like `search`: paste `sql`, type the words into q. Counts every match (no ranking window).",
+         "sql": SEARCH_COUNT_SQL},
+        {"key": "contains", "title_zh": "不用索引的精确匹配", "title_en": "Exact substring, no index",
+         "how": ("No SQL needed: on the articles table choose the filter `body` `contains` (URL "
+                 "`?body__contains=兰铝`, or `?title__contains=`). Exact and works in any Datasette, but "
+                 "unranked and it reads every row (~0.5 s per million articles). Or paste `sql` and type q."),
+         "sql": CONTAINS_SQL},
+        {"key": "index", "title_zh": "索引规则", "title_en": "How the index is made",
+         "how": (f"articles_fts is a contentless FTS5 index (built-in unicode61 tokenizer) of title and body, "
+                 f"keyed by articles.id, rule {RULE_VERSION}: every Chinese character is one token, ASCII "
+                 f"letters/digits stay whole words (ESG, 2026), full-width letters/digits fold to ASCII. "
+                 f"A query term becomes a phrase of its characters: 兰铝 -> \"兰 铝\", 2026年 -> \"2026 年\". "
+                 f"A phrase of consecutive characters is a substring test, so 1-, 2-, 3- and 4+-character "
+                 f"queries are all exact. Latin words match whole words only (AI does not find OpenAI)."),
+         "sql": MATCH_EXAMPLE_SQL},
+    ]
+
+
+if __name__ == "__main__":
+    # Print the two canned queries indented for archiver/metadata.yml (tests/test_datasette.py
+    # checks that the copies there are identical to these).
+    for name, sql in (("search", SEARCH_SQL), ("search_count", SEARCH_COUNT_SQL)):
+        print(f"# {name}:\n          " + "\n          ".join(sql.splitlines()) + "\n")

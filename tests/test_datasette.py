@@ -1,0 +1,307 @@
+"""The archive in Datasette: search box and ?_search= in Chinese, canned queries, safe bodies,
+facets, metadata, and what a plain Datasette (no plugin, no metadata) still offers."""
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import yaml
+from datasette.app import Datasette
+from datasette.plugins import pm
+
+from archiver.cli_research import load_metadata
+from archiver.db import open_db
+from archiver.search.sql import SEARCH_COUNT_SQL, SEARCH_SQL
+from tests.research_corpus import build_archive
+
+QUERIES = {  # every one occurs in the seed article (兰州铝业二届五次职工代表大会)
+    "1 character": "铝",
+    "2 characters": "兰铝",
+    "3 characters": "职代会",
+    "4+ characters": "职工代表大会",
+    "mixed": "2025年",
+    "several words": "兰州铝业 职代会",
+}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return build_archive(tmp_path_factory.mktemp("ds"))
+
+
+def _ds(db: Path, metadata=None) -> Datasette:
+    return Datasette([str(db)], metadata=metadata if metadata is not None else load_metadata(db.stem))
+
+
+def get(ds: Datasette, path: str, **params):
+    if params:
+        path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params)
+    return asyncio.run(ds.client.get(path))
+
+
+def ids(resp) -> list[int]:
+    assert resp.status_code == 200, resp.text[:500]
+    return [r["id"] for r in resp.json()]
+
+
+def test_the_plugin_is_installed_with_the_project():
+    assert any(getattr(p, "__name__", "") == "archiver.datasette_plugin" for p in pm.get_plugins())
+
+
+@pytest.mark.parametrize("kind", list(QUERIES))
+def test_search_box_and_api_accept_raw_chinese(archive, kind):
+    ds = _ds(archive["db"])
+    found = ids(get(ds, "/archive/articles.json", _search=QUERIES[kind], _shape="array", _col="title"))
+    assert archive["seed_id"] in found
+
+
+def test_search_box_finds_only_matches(archive):
+    ds = _ds(archive["db"])
+    assert ids(get(ds, "/archive/articles.json", _search="不存在的词语", _shape="array")) == []
+    assert ids(get(ds, "/archive/articles.json", _search="职代会 不存在的词语", _shape="array")) == []
+    both = ids(get(ds, "/archive/articles.json", _search="兰铝", _shape="array"))
+    assert archive["hostile"] in both and archive["seed_id"] in both
+    assert ids(get(ds, "/archive/articles.json", _search='"', _shape="array")) == []      # no syntax error
+    assert archive["seed_id"] in ids(get(ds, "/archive/articles.json", _search_title="职工代表大会", _shape="array"))
+    assert archive["seed_id"] not in ids(get(ds, "/archive/articles.json", _search_title="总经理助理", _shape="array"))
+    assert archive["seed_id"] in ids(get(ds, "/archive/articles.json", _search_body="总经理助理", _shape="array"))
+    html = get(ds, "/archive/articles").text
+    assert 'name="_search"' in html                       # the box is shown
+
+
+def test_ranked_search_query(archive):
+    ds = _ds(archive["db"])
+    resp = get(ds, "/archive/search.json", q="职工代表大会", _shape="array")
+    assert resp.status_code == 200, resp.text[:500]
+    rows = resp.json()
+    seed = next(r for r in rows if r["id"] == archive["seed_id"])
+    assert "【职工代表大会】" in seed["excerpt"]
+    hits = get(ds, "/archive/search.json", q="兰铝", _shape="array").json()
+    assert "兰铝" in hits[0]["title"]                      # a headline hit comes first
+    assert [r["relevance"] for r in hits] == sorted((r["relevance"] for r in hits), reverse=True)
+    assert get(ds, "/archive/search.json", q="", _shape="array").json() == []
+    counts = get(ds, "/archive/search_count.json", q="兰铝", _shape="array").json()
+    assert sum(r["articles"] for r in counts) == len(ids(get(ds, "/archive/articles.json", _search="兰铝",
+                                                             _shape="array", _size="max")))
+
+
+def test_every_canned_query_runs_on_this_archive(archive):
+    ds = _ds(archive["db"])
+    names = list(load_metadata("archive")["databases"]["archive"]["queries"])
+    for name in names:
+        resp = get(ds, f"/archive/{name}.json", _shape="objects")
+        assert resp.status_code == 200, (name, resp.text[:300])
+        assert resp.json()["ok"], name
+    page = get(ds, "/archive/story_sightings").text
+    if "sightings" not in open_db(archive["db"], readonly=True).table_names():
+        assert "The same headline on several sites" in page and "This archive has no sightings yet" in page
+    review = get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"]
+    if "why" in (review[0] if review else {}):     # the fallback (no quality scores in this archive)
+        assert any(r["id"] == archive["raw_html"] and "short body" in r["why"] for r in review)
+    health = get(ds, "/archive/site_health.json", _shape="objects").json()["rows"]
+    lzly = [r for r in health if r["site"] == "lzly_chinalco_com_cn"]
+    assert lzly and lzly[0]["new"] >= 1
+
+
+AGREED_SCHEMA = [  # (table, column or None, SQL that adds it): applied only where the archive lacks it
+    ("sightings", None, """create table sightings (id integer primary key, article_id integer references articles(id),
+        url text, canonical_url text, site text, channel text, title text, source text, published_at text,
+        is_primary integer, first_seen text, last_seen text)"""),
+    ("revisions", None, """create table revisions (id integer primary key, article_id integer, url text,
+        superseded_at text, captured_at text,
+        title text, source text, published_at text, body text, content_hash text)"""),
+    ("near_duplicates", None, """create table near_duplicates (article_id_a integer, article_id_b integer,
+        similarity real, method text, created_at text)"""),
+    ("articles", "quality", "alter table articles add column quality text"),
+    ("articles", "quality_score", "alter table articles add column quality_score real"),
+    ("articles", "quality_flags", "alter table articles add column quality_flags text"),
+    ("review_queue", None, """create view review_queue as select id, title, quality, quality_score, quality_flags
+        from articles where quality <> 'good'"""),
+    ("crawl_runs", "site_counts", "alter table crawl_runs add column site_counts text"),
+]
+
+
+def _apply_agreed_schema(conn):
+    for table, column, sql in AGREED_SCHEMA:
+        names = {r[0] for r in conn.execute("select name from sqlite_master")}
+        if column is None and table in names:
+            continue
+        if column is not None and column in {r[1] for r in conn.execute(f"pragma table_info({table})")}:
+            continue
+        conn.execute(sql)
+
+
+def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp_path):
+    """With sightings, revisions, near_duplicates, review_queue and site_counts (issues 3, 4, 6)
+    present, the plugin keeps the primary queries and each of them runs."""
+    db = tmp_path / "archive.db"
+    shutil.copy(archive["db"], db)
+    conn = open_db(db).conn
+    _apply_agreed_schema(conn)
+    seed = archive["seed_id"]
+    conn.execute("delete from sightings")             # (schema 0004 backfills one sighting per article)
+    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, is_primary, first_seen, "
+                 "last_seen) values (?, 'https://a/1', 'https://a/1', 'lzly_chinalco_com_cn', 'tplb', 't', 1, '2026', "
+                 "'2026'), (?, 'https://b/1', 'https://b/1', 'chalco_com_cn', 'xwdt/gsyw', 't', 0, '2026', '2026')",
+                 [seed, seed])
+    conn.execute("insert into revisions (article_id, url, superseded_at, captured_at, title, body) "
+                 "values (?, 'https://a/1', '2026-02', '2026-01', 'old', 'x')", [seed])
+    conn.execute("insert into near_duplicates (article_id_a, article_id_b, similarity, method, created_at) "
+                 "values (?, ?, 0.93, 'minhash', '2026')", [seed, archive["hostile"]])
+    conn.execute("update articles set quality = 'low', quality_score = 0.4, quality_flags = '[\"short\"]' "
+                 "where id = ?", [archive["raw_html"]])
+    conn.execute("update crawl_runs set site_counts = ?",
+                 [json.dumps({"lzly_chinalco_com_cn": {"articles_new": 1, "failures": 1}})])
+    conn.commit()
+    conn.close()
+    ds = _ds(db)
+    meta = load_metadata("archive")["databases"]["archive"]["queries"]
+    for name in meta:
+        resp = get(ds, f"/archive/{name}.json", _shape="objects")
+        assert resp.status_code == 200, (name, resp.text[:300])
+        body = resp.json()
+        assert body["query"]["sql"] == meta[name]["sql"], f"{name}: the fallback was used on the full schema"
+    story = get(ds, "/archive/story_sightings.json", _shape="objects").json()["rows"]
+    assert {r["site"] for r in story} == {"lzly_chinalco_com_cn", "chalco_com_cn"}
+    assert get(ds, "/archive/story_sightings.json", _shape="objects", article=str(seed)).json()["rows"]
+    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/near_duplicates.json", _shape="objects").json()["rows"]]
+    assert get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
+    assert get(ds, "/archive/site_health.json", _shape="objects").json()["rows"][0]["site"] == "lzly_chinalco_com_cn"
+    assert get(ds, "/archive/article_revisions.json", _shape="objects", article=str(seed)).json()["rows"]
+
+
+def test_bodies_render_as_text_and_archived_html_is_sanitised(archive):
+    ds = _ds(archive["db"])
+    for article in (archive["raw_html"], archive["hostile"]):
+        page = get(ds, f"/archive/articles/{article}").text
+        bodies = page.split('class="zh-body"')[1:]
+        assert len(bodies) == 2, "body and body_html are both rendered"
+        for chunk in bodies:
+            chunk = chunk.split("</div>")[0]
+            assert "<script" not in chunk.lower() and "onerror" not in chunk.lower()
+            assert "onclick" not in chunk.lower() and "javascript:" not in chunk.lower()
+            assert "<iframe" not in chunk.lower() and "<svg" not in chunk.lower()
+    page = get(ds, f"/archive/articles/{archive['hostile']}").text
+    assert "&lt;script&gt;window.__pwned=" in page               # text that looks like markup stays text
+    seed_page = get(ds, f"/archive/articles/{archive['seed_id']}").text
+    assert "<p>2月7日,公司召开二届五次职工代表大会。" in seed_page       # one <p> per paragraph
+    table = get(ds, "/archive/articles").text
+    assert "<script>window.__pwned" not in table and 'onerror="window' not in table
+
+
+def test_default_facets_sort_and_year_facet(archive):
+    ds = _ds(archive["db"])
+    data = get(ds, "/archive/articles.json", _shape="objects").json()
+    facets = data["facet_results"]
+    assert {"site_name", "channel_label", "source", "published_at"} <= set(facets)
+    years = {r["value"]: r["count"] for r in facets["published_at"]["results"]}
+    assert years.get("2026", 0) >= 3
+    dates = [r["published_at"] for r in data["rows"] if r["published_at"]]
+    assert dates == sorted(dates, reverse=True)
+    only = get(ds, "/archive/articles.json", published_at__startswith="2026", _shape="array", _size="max").json()
+    assert len(only) == years["2026"] and all(r["published_at"].startswith("2026") for r in only)
+
+
+def test_exports_through_datasette(archive):
+    ds = _ds(archive["db"])
+    csv_text = get(ds, "/archive/articles.csv", _search="职代会", _stream="on", _col="title").text
+    assert csv_text.splitlines()[0].startswith("id,title") and "职工代表大会" in csv_text
+    j = get(ds, "/archive/search.json", q="兰铝", _shape="array").json()
+    assert j and all("excerpt" in r for r in j)
+    assert "兰铝" in get(ds, "/archive/search.csv", q="兰铝").text
+
+
+def test_report_page_in_datasette(archive):
+    ds = _ds(archive["db"])
+    resp = get(ds, "/-/report")
+    assert resp.status_code == 200
+    assert "<svg" in resp.text and "<script" not in resp.text.lower()
+    assert "/archive/articles?site=lzly_chinalco_com_cn" in resp.text
+    assert "/-/report" in get(ds, "/").text                   # linked from the menu/description
+    css = get(ds, "/-/chinalco-archive.css")
+    assert css.headers["content-type"].startswith("text/css") and ".zh-body" in css.text
+    assert 'href="/-/chinalco-archive.css"' in get(ds, "/archive/articles").text
+
+
+def test_metadata_search_sql_is_the_code_s_sql():
+    meta = yaml.safe_load((Path(__file__).parents[1] / "archiver" / "metadata.yml").read_text(encoding="utf-8"))
+    q = meta["databases"]["archive"]["queries"]
+    msg = "metadata.yml is out of date: paste archiver.search.sql.SEARCH_SQL / SEARCH_COUNT_SQL into it"
+    assert q["search"]["sql"] == SEARCH_SQL, msg
+    assert q["search_count"]["sql"] == SEARCH_COUNT_SQL, msg
+    assert "fts_table" not in json.dumps(meta), "fts_table belongs to the plugin (it needs the plugin's escape_fts)"
+
+
+def test_metadata_describes_every_table_and_article_column(archive):
+    meta = load_metadata("archive")["databases"]["archive"]["tables"]
+    conn = open_db(archive["db"], readonly=True).conn
+    tables = [r[0] for r in conn.execute(
+        "select name from sqlite_master where type in ('table', 'view') and name not like 'articles_fts%' "
+        "and name not like 'sqlite_%'")]
+    for t in tables:
+        assert t in meta and (meta[t].get("description") or meta[t].get("description_html")), t
+    cols = [r[1] for r in conn.execute("pragma table_info(articles)")]
+    missing = [c for c in cols if c not in meta["articles"]["columns"]]
+    assert not missing, f"describe these articles columns in metadata.yml: {missing}"
+    for c, text in meta["articles"]["columns"].items():
+        assert "·" in text, f"{c}: description should be Chinese · English"
+
+
+def test_serve_refuses_an_archive_without_the_search_migration(tmp_path):
+    from click.testing import CliRunner
+
+    from archiver.cli import main
+
+    db = tmp_path / "old.db"
+    conn = open_db(db).conn
+    conn.execute("delete from schema_migrations where name = '0005_search'")
+    conn.commit()
+    conn.close()
+    result = CliRunner().invoke(main, ["serve", "--db", str(db)])
+    assert result.exit_code != 0 and "archiver reindex" in result.output
+    meta = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "x.db"), "--print-metadata"])
+    assert meta.exit_code != 0 and "no archive" in meta.output
+
+
+PLAIN = r"""
+import asyncio, json, sys, urllib.parse
+sys._called_from_test = True            # datasette then loads no plugin from entry points
+from datasette.app import Datasette
+from datasette.plugins import pm
+assert not any(getattr(p, "__name__", "") == "archiver.datasette_plugin" for p in pm.get_plugins())
+ds = Datasette([sys.argv[1]])
+def get(path, **params):
+    if params:
+        path += "?" + urllib.parse.urlencode(params)
+    return asyncio.run(ds.client.get(path))
+help_rows = get("/archive/search_help.json", _shape="array").json()
+search_sql = next(r["sql"] for r in help_rows if r["key"] == "search")
+out = {
+    "index": get("/archive").status_code,
+    "table": get("/archive/articles").status_code,
+    "box": 'name="_search"' in get("/archive/articles").text,
+    "help": [r["key"] for r in help_rows],
+    "pasted": [r["id"] for r in get("/archive.json", sql=search_sql, q="二届五次职工代表大会", _shape="array").json()],
+    "contains": [r["id"] for r in get("/archive/articles.json", body__contains="二届五次职工代表大会",
+                                      _shape="array").json()],
+}
+print(json.dumps(out))
+"""
+
+
+def test_plain_datasette_opens_the_archive_and_can_still_search(archive):
+    proc = subprocess.run([sys.executable, "-c", PLAIN, str(archive["db"])], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["index"] == 200 and out["table"] == 200
+    assert out["box"] is False                      # no box that would silently find nothing
+    assert {"search", "contains", "index"} <= set(out["help"])
+    assert archive["seed_id"] in out["pasted"]      # the SQL from search_help, pasted into the SQL editor
+    assert sorted(out["contains"]) == sorted(out["pasted"])   # the column filter finds the same articles

@@ -1,0 +1,140 @@
+"""The search index follows every upsert and delete, and ``search`` finds and ranks exactly."""
+import sqlite3
+
+import pytest
+
+from archiver.db import Archive, applied_migrations
+from archiver.db import search_index
+from archiver.search.query import count_by_site, matching_ids, search
+from tests.searchutil import put
+
+
+def test_migration_creates_index_and_help(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    assert "0005_search" in applied_migrations(a.db)
+    names = set(a.db.table_names())
+    assert {"articles_fts", "search_help"} <= names
+    keys = {r["key"] for r in a.db.query("select key from search_help")}
+    assert {"search", "search_count", "contains", "index"} <= keys
+
+
+def test_migration_indexes_articles_already_in_an_old_archive(tmp_path):
+    path = tmp_path / "old.db"
+    a = Archive.open(path)
+    put(a, 1, "兰州铝业召开职代会", "会议总结2025年工作。")
+    # Simulate an archive written before 0005: drop the index and forget the migration.
+    search_index.drop_triggers(a.db)
+    a.db.execute("drop table articles_fts")
+    a.db.execute("drop table search_help")
+    a.db.execute("delete from schema_migrations where name = '0005_search'")
+    a.db.conn.commit()
+    a.close()
+    b = Archive.open(path)
+    assert matching_ids(b.db, "职代会") == [1]
+    assert search_index.check(b.db)["ok"]
+
+
+def test_upsert_change_and_delete_keep_the_index_in_step(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    pk = put(a, 1, "兰州铝业召开二届五次职工代表大会", "会议总结2025年工作成果。")
+    other = put(a, 2, "中铝集团安全生产月", "安全第一。")
+    assert matching_ids(a.db, "职工代表大会") == [pk]
+    assert matching_ids(a.db, "安全") == [other]
+    # unchanged upsert: nothing new in the index
+    put(a, 1, "兰州铝业召开二届五次职工代表大会", "会议总结2025年工作成果。")
+    assert search_index.check(a.db) == {**search_index.check(a.db), "ok": True, "articles": 2, "indexed": 2}
+    # changed body: old words leave the index, new ones arrive
+    put(a, 1, "兰州铝业召开二届五次职工代表大会", "党建引领高质量发展。")
+    assert matching_ids(a.db, "工作成果") == []
+    assert matching_ids(a.db, "党建") == [pk]
+    assert matching_ids(a.db, "职工代表大会") == [pk]
+    # delete (foreign keys off: what else refers to an article is another module's business)
+    a.db.execute("PRAGMA foreign_keys = OFF")
+    a.db.execute("delete from articles where id = ?", [pk])
+    assert matching_ids(a.db, "职工代表大会") == []
+    assert matching_ids(a.db, "安全") == [other]
+    assert search_index.check(a.db)["ok"]
+    a.db.execute("insert into articles_fts(articles_fts, rank) values ('integrity-check', 0)")
+
+
+def test_any_write_to_articles_keeps_the_index_in_step(tmp_path):
+    """Triggers, not callers: direct SQL, sqlite-utils updates, INSERT OR REPLACE, deletes."""
+    a = Archive.open(tmp_path / "a.db")
+    pk = put(a, 1, "兰州铝业召开职代会", "会议部署工作。")
+    a.db["articles"].update(pk, {"body": "党建引领发展。"})
+    assert matching_ids(a.db, "党建") == [pk] and matching_ids(a.db, "部署") == []
+    a.db.execute("update articles set title = '中铝集团新闻' where id = ?", [pk])
+    assert matching_ids(a.db, "中铝集团") == [pk] and matching_ids(a.db, "职代会") == []
+    a.db.execute("update articles set last_seen = 'x' where id = ?", [pk])          # not title/body: no work
+    row = dict(next(a.db.query("select * from articles where id = ?", [pk])))
+    a.db["articles"].insert({**row, "title": "替换后的标题"}, replace=True)         # REPLACE deletes, then inserts
+    assert matching_ids(a.db, "替换后") == [pk] and matching_ids(a.db, "中铝集团") == []
+    a.db.execute("PRAGMA foreign_keys = OFF")           # sightings etc. may refer to it (schema 0004)
+    a.db.execute("delete from articles where id = ?", [pk])
+    assert matching_ids(a.db, "替换后") == []
+    assert search_index.check(a.db)["ok"]
+    a.db.execute("insert into articles_fts(articles_fts, rank) values ('integrity-check', 0)")
+
+
+def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
+    path = tmp_path / "a.db"
+    a = Archive.open(path)
+    put(a, 1, "兰州铝业召开职代会", "会议部署工作。")
+    a.close()
+    conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
+    assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
+    assert conn.execute("""select rowid from articles_fts where articles_fts match '"职 代 会"'""").fetchall() == [(1,)]
+    with pytest.raises(sqlite3.OperationalError, match="zh_shadow"):
+        conn.execute("update articles set title = '改' where id = 1")
+    conn.close()
+
+
+def test_bulk_load_indexes_once_at_the_end(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    with search_index.bulk_load(a.db):
+        for i in range(20):
+            put(a, i, f"标题{i} 兰铝", "正文")
+        assert matching_ids(a.db, "兰铝") == []      # not yet
+    assert len(matching_ids(a.db, "兰铝")) == 20
+    assert search_index.check(a.db)["ok"]
+
+
+def test_reindex_rebuilds_the_same_index(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    for i in range(30):
+        put(a, i, f"标题{i}号 兰铝", f"正文第{i}段。电解铝 ESG 报告")
+    before = {q: matching_ids(a.db, q) for q in ("兰铝", "电解铝", "ESG", "5号")}
+    a.db.execute("insert into articles_fts(articles_fts) values ('delete-all')")
+    assert not search_index.check(a.db)["ok"]
+    assert a.reindex() == 30
+    assert {q: matching_ids(a.db, q) for q in before} == before
+    assert search_index.check(a.db)["ok"]
+
+
+def test_search_ranks_headline_hits_first_and_shows_an_excerpt(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    body_only = put(a, 1, "公司召开年度工作会议", "会上，" + "各单位汇报了工作。" * 5 + "兰铝将继续推进改革。")
+    in_title = put(a, 2, "兰铝召开工作会议", "会议部署全年工作。" * 6)
+    put(a, 3, "中铝集团安全生产", "安全第一。")
+    rows = search(a.db, "兰铝")
+    assert [r["id"] for r in rows] == [in_title, body_only]
+    assert rows[0]["relevance"] > rows[1]["relevance"] > 0
+    assert "【兰铝】将继续推进改革" in rows[1]["excerpt"]
+    assert rows[1]["excerpt"].startswith("…")
+    assert search(a.db, "") == []
+    assert search(a.db, "   ") == []
+    assert count_by_site(a.db, "兰铝")[0]["articles"] == 2
+
+
+def test_search_multi_term_mixed_and_fullwidth(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    p1 = put(a, 1, "兰州铝业召开职代会", "发布2026年ESG报告，6063铝合金产量增长。")
+    p2 = put(a, 2, "兰州铝业新闻", "没有那个词。2025年")
+    ids = lambda q: sorted(r["id"] for r in search(a.db, q))
+    assert ids("兰州铝业 职代会") == [p1]
+    assert ids("兰州铝业") == [p1, p2]
+    assert ids("2026年") == [p1]
+    assert ids("esg") == [p1]
+    assert ids("ＥＳＧ报告") == [p1]
+    assert ids("6063铝合金") == [p1]
+    assert ids("职代会 不存在的词") == []
