@@ -51,7 +51,9 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
         f"{c.get('list_pages_revalidated', 0)} unchanged (304); article pages {c['article_pages']} fetched, "
         f"{c.get('article_pages_revalidated', 0)} unchanged (304); {c.get('retried', 0)} earlier failures retried",
         f"  articles        new {c['articles_new']}, changed {c['articles_changed']}, unchanged {c['articles_unchanged']}, "
-        f"revalidated {c.get('articles_revalidated', 0)}, more URLs of known articles {c.get('articles_duplicate', 0)}",
+        f"revalidated {c.get('articles_revalidated', 0)}, more URLs of known articles {c.get('articles_duplicate', 0)}"
+        + (f"; {stats['archiver/incremental/fresh_rows']} archived rows still fresh, not requested"
+           if stats.get("archiver/incremental/fresh_rows") else ""),
         f"  failures        {c['failures']}" + (f" ({fail_detail})" if fail_detail else ""),
         f"  link entries    {c['link_entries']} (files, WeChat posts, other hosts)",
     ]
@@ -165,6 +167,9 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @click.option("--site", "sites", multiple=True, metavar="ID", help="Only this site (repeatable). See `archiver sites`.")
 @click.option("--full", is_flag=True,
               help="Full re-crawl: every list page and article, unconditionally (default: incremental).")
+@click.option("--revalidate", type=click.Choice(["due", "all", "none"]), default=None,
+              help="Incremental runs: which archived articles on the list pages walked get a conditional "
+                   "request: due (default: freshness run out), all, none. Setting ARCHIVER_REVALIDATE.")
 @click.option("--replica", is_flag=True, help="Crawl the bundled offline replica (fixtures/) instead of the real network.")
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Fixture folder the replica serves (default: the repository's fixtures/).")
@@ -180,13 +185,13 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @click.option("--log-file", default=None, help="Write Scrapy's log here instead of stderr.")
 @click.option("-s", "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy/archiver setting.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
-def crawl(db, sites, full, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
+def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
           sets, quiet):
     """Crawl the network's news channels into the archive.
 
     Incremental by default: channels whose first list page is unchanged (304) cost one request,
-    only unarchived rows are fetched, archived ones are revalidated, earlier failures are retried
-    with back-off. --full re-crawls everything.
+    only unarchived rows are fetched, archived ones are revalidated when their freshness has run
+    out (--revalidate), earlier failures are retried with back-off. --full re-crawls everything.
 
     Exit status 0 when the run was healthy, 1 when it was not (no articles, a site whose list
     pages all failed or whose extraction failures jumped, too many failures, ended early),
@@ -198,9 +203,12 @@ def crawl(db, sites, full, replica, fixtures, state, generated, generated_new, r
         raise click.UsageError("--generated and --generated-new need --replica")
     if replica and replica_url:
         raise click.UsageError("use either --replica or --replica-url")
+    overrides = _parse_sets(sets)
+    if revalidate:
+        overrides["ARCHIVER_REVALIDATE"] = revalidate
     try:
         report, stats = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
-                                  loglevel=loglevel.upper(), log_file=log_file, sets=_parse_sets(sets), quiet=quiet,
+                                  loglevel=loglevel.upper(), log_file=log_file, sets=overrides, quiet=quiet,
                                   mode="full" if full else None, replica_url=replica_url, generated=generated,
                                   generated_new=generated_new)
     except KeyError as e:

@@ -6,19 +6,30 @@
   can put an old-looking row above a new one), then stops.
 * :func:`retry_delay` / :func:`next_retry_at`: exponential back-off for failures recorded by
   earlier runs: ``base * factor ** (attempts - 1)`` seconds, capped at ``cap``.
+* :class:`Revalidation`: which archived rows of a walked list page get a conditional request.
+  An article is *due* once the time since it was last checked reaches its freshness lifetime:
+  ``factor`` (10 %) of its age when it was last checked, clamped to ``[min_age, max_age]``: the
+  heuristic of RFC 9111 §4.2.2 (Scrapy's ``RFC2616Policy`` uses the same 10 %), with the
+  displayed publication date standing in for Last-Modified, because TRS regenerates old pages
+  (and their Last-Modified) whenever a template changes. Editors correct a story in its first
+  hours or days, so a day-old article is checked again within hours and a year-old one at most
+  every ``max_age``; a run that follows the last one closely fetches what is new and nothing else.
 * :func:`conditional_headers`: If-None-Match / If-Modified-Since from stored validators.
 
 Settings (``archiver/settings.py``, README "Scheduled and incremental crawls"):
-``ARCHIVER_MODE``, ``ARCHIVER_INCREMENTAL_MARGIN``, ``ARCHIVER_REVALIDATE_KNOWN``,
+``ARCHIVER_MODE``, ``ARCHIVER_INCREMENTAL_MARGIN``, ``ARCHIVER_REVALIDATE``,
+``ARCHIVER_REVALIDATE_FACTOR``, ``ARCHIVER_REVALIDATE_MIN_AGE``, ``ARCHIVER_REVALIDATE_MAX_AGE``,
 ``ARCHIVER_RETRY_BACKOFF_BASE``, ``ARCHIVER_RETRY_BACKOFF_FACTOR``, ``ARCHIVER_RETRY_BACKOFF_MAX``,
 ``ARCHIVER_RETRY_MAX_ATTEMPTS``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 MODES = ("full", "incremental")
+REVALIDATE_MODES = ("due", "all", "none")
+CST = timezone(timedelta(hours=8))         # a date shown without a zone is Beijing time
 
 
 @dataclass
@@ -65,3 +76,54 @@ def conditional_headers(validators: tuple[str | None, str | None] | None) -> dic
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def parse_instant(value: str | None, *, naive_tz: timezone = timezone.utc) -> datetime | None:
+    """An aware datetime from an ISO 8601 string (``2026-02-07``, ``2026-02-07T09:30:00+08:00``,
+    SQLite's ``2026-02-07 09:30:00``); a value without a zone is taken in ``naive_tz``.
+    None for a missing or unreadable value."""
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=naive_tz)
+
+
+@dataclass(frozen=True)
+class Revalidation:
+    """Which archived articles on a walked list page are revalidated (conditional request).
+
+    ``mode``: ``due`` (the default: rows whose freshness lifetime has run out), ``all`` (every
+    archived row of a walked page, the behaviour before freshness), ``none`` (never).
+    """
+    mode: str = "due"
+    factor: float = 0.1
+    min_age: float = 600.0               # seconds
+    max_age: float = 30 * 86400.0        # seconds
+
+    def __post_init__(self):
+        if self.mode not in REVALIDATE_MODES:
+            raise ValueError(f"unknown revalidation mode {self.mode!r}; expected one of {', '.join(REVALIDATE_MODES)}")
+        if self.factor < 0 or self.min_age < 0 or self.max_age < self.min_age:
+            raise ValueError(f"revalidation needs factor >= 0 and 0 <= min_age <= max_age, got {self}")
+
+    def lifetime(self, checked_at: datetime, published_at: datetime | None) -> float:
+        """Seconds an article checked at ``checked_at`` stays fresh."""
+        age = (checked_at - published_at).total_seconds() if published_at is not None else 0.0
+        return min(max(self.factor * max(age, 0.0), self.min_age), self.max_age)
+
+    def due(self, now: datetime, checked_at: str | None, published_at: str | None) -> bool:
+        """True when an archived article should be revalidated now.
+
+        An article never checked (no record of when) is due; a check in the future (a clock
+        moved back) counts as just now.
+        """
+        if self.mode != "due":
+            return self.mode == "all"
+        checked = parse_instant(checked_at)
+        if checked is None:
+            return True
+        published = parse_instant(published_at, naive_tz=CST)
+        return (now - checked).total_seconds() >= self.lifetime(checked, published)

@@ -70,7 +70,14 @@ ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = o
 # retry due failures. full: every page of every pager, unconditionally (`archiver crawl --full`).
 ARCHIVER_MODE = "incremental"
 ARCHIVER_INCREMENTAL_MARGIN = 1          # list pages read after the last page with unarchived rows
-ARCHIVER_REVALIDATE_KNOWN = True         # conditional requests for archived rows on changed list pages
+# Archived rows on the list pages walked get a conditional request when due: "due" = the time
+# since their last check reached FACTOR x their age at that check, within [MIN_AGE, MAX_AGE]
+# seconds (RFC 9111 heuristic freshness; archiver/incremental.py Revalidation); "all" = every
+# archived row of a walked page; "none" = never (`archiver crawl --revalidate MODE`).
+ARCHIVER_REVALIDATE = "due"
+ARCHIVER_REVALIDATE_FACTOR = 0.1
+ARCHIVER_REVALIDATE_MIN_AGE = 600.0
+ARCHIVER_REVALIDATE_MAX_AGE = 30 * 86400.0
 # Failures of earlier runs (retryable, unresolved) are retried after
 # min(BASE * FACTOR ** (attempts - 1), MAX) seconds, until MAX_ATTEMPTS attempts (a --full run
 # retries every open retryable failure regardless).

@@ -12,8 +12,10 @@ Two modes (``ARCHIVER_MODE`` / spider argument ``mode``; see archiver/incrementa
   saved when the last run finished walking it; ``304`` means nothing changed in that channel
   and the walk stops there. Otherwise list pages are read one after the other, only while a page
   still holds rows that are not in the archive, plus ``ARCHIVER_INCREMENTAL_MARGIN`` pages. New
-  rows are fetched; archived rows on those pages are revalidated with a conditional request
-  (``304`` is counted as a revalidation, not a fetch), which is how an edited article is found.
+  rows are fetched; archived rows on those pages whose freshness has run out
+  (``ARCHIVER_REVALIDATE``, :class:`archiver.incremental.Revalidation`) are revalidated with a
+  conditional request (``304`` is counted as a revalidation, not a fetch), which is how an
+  edited article is found.
   Failures recorded by earlier runs are retried when their back-off has elapsed.
 
 "Is this archived?" is answered by indexed lookups on a read-only connection to the archive
@@ -34,7 +36,7 @@ from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure as TwistedFailure
 
 from archiver.db.crawlstate import ArchiveReader, validators_from_headers
-from archiver.incremental import MODES, ChannelWalk, conditional_headers
+from archiver.incremental import MODES, ChannelWalk, Revalidation, conditional_headers
 from archiver.items import ArticleRevalidated, ChannelWalkStarted, Failure, FetchedPage, LinkEntry
 from archiver.pages import detect
 from archiver.pages.base import PageInput
@@ -71,7 +73,7 @@ class NetworkSpider(scrapy.Spider):
         self.reader: ArchiveReader | None = None
         self.mode = "incremental"
         self.margin = 1
-        self.revalidate_known = True
+        self.revalidation = Revalidation()
         self.retry_max_attempts = 10
         self.db_path: str | None = None
 
@@ -87,7 +89,11 @@ class NetworkSpider(scrapy.Spider):
             raise ValueError(f"unknown crawl mode {mode!r}; expected one of {', '.join(MODES)}")
         spider.mode = mode
         spider.margin = s.getint("ARCHIVER_INCREMENTAL_MARGIN", 1)
-        spider.revalidate_known = s.getbool("ARCHIVER_REVALIDATE_KNOWN", True)
+        spider.revalidation = Revalidation(
+            mode=(s.get("ARCHIVER_REVALIDATE") or "due").strip().lower(),
+            factor=s.getfloat("ARCHIVER_REVALIDATE_FACTOR", 0.1),
+            min_age=s.getfloat("ARCHIVER_REVALIDATE_MIN_AGE", 600.0),
+            max_age=s.getfloat("ARCHIVER_REVALIDATE_MAX_AGE", 30 * 86400.0))
         spider.retry_max_attempts = s.getint("ARCHIVER_RETRY_MAX_ATTEMPTS", 10)
         spider.db_path = s.get("ARCHIVER_DB")
         crawler.signals.connect(spider._close_reader, signal=signals.spider_closed)
@@ -237,7 +243,7 @@ class NetworkSpider(scrapy.Spider):
                 known = self.reader.known(info.canonical_url or url, url)
                 if known == "article":
                     stats.inc_value("archiver/incremental/archived_rows")
-                    if self.revalidate_known and not meta.get("resume"):
+                    if not meta.get("resume") and self._revalidation_due(info.canonical_url or url, url):
                         yield self._article_request(url, info, referer=response.url, row=row, revalidate=True)
                     continue
                 if known == "failure":           # retried on its own back-off schedule
@@ -252,6 +258,18 @@ class NetworkSpider(scrapy.Spider):
 
         yield from self._follow_pager(lst, response, site_id, channel, unarchived, meta.get("walk"),
                                       bool(meta.get("resume")))
+
+    def _revalidation_due(self, canonical_url: str, url: str) -> bool:
+        """Is this archived row due for a conditional request (ARCHIVER_REVALIDATE)?"""
+        policy = self.revalidation
+        if policy.mode != "due":
+            due = policy.mode == "all"
+        else:
+            checked = self.reader.last_checked(canonical_url, url) if self.reader is not None else None
+            due = policy.due(datetime.now(timezone.utc), *(checked or (None, None)))
+        if not due:
+            self.crawler.stats.inc_value("archiver/incremental/fresh_rows")
+        return due
 
     def _follow_pager(self, lst: ListPage, response: Response, site_id: str, channel: str | None,
                       unarchived: int = 0, walk_key: tuple | None = None, resume: bool = False):

@@ -7,7 +7,12 @@ runs as the real CLI in a subprocess (`archiver crawl --replica-url`). Runs, on 
 2. t1 again: nothing changed, so every channel costs one conditional request answered 304;
 3. t2 (fixtures/README.md "State t2"): new articles on page 1 of chalco 公司要闻 (createPageHTML)
    and lzly 公司要闻 (probe-paged), a revised article, a deleted one, a channel whose list 404s;
+   the archive's article checks are first moved 40 days back, as if the run came a month later,
+   so the archived rows on the changed list pages are due for revalidation;
 4. t2 again after one recorded failure's back-off has elapsed: only that failure is retried.
+
+Beside it, a copy of the archive as it was after run 2 crawls t2 straight away ("fresh"): every
+archived row was checked moments ago, so only the new articles are requested at article level.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,14 +55,34 @@ def crawl(server: ReplicaServer, db: Path, *extra: str) -> dict:
     return {"proc": out, "log": server.requests}
 
 
+def copy_archive(src: Path, dst: Path) -> None:
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+
+
+def age_article_checks(db: Path, days: int) -> None:
+    """Move every article's last check ``days`` back: the next run comes that much later."""
+    con = sqlite3.connect(db)
+    rows = con.execute("select url, checked_at from http_validators where kind = 'article'").fetchall()
+    assert rows, "the replica sends validators with its article pages"
+    con.executemany("update http_validators set checked_at = ? where url = ?",
+                    [((datetime.fromisoformat(t) - timedelta(days=days)).isoformat(), u) for u, t in rows])
+    con.commit()
+    con.close()
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    db = tmp_path_factory.mktemp("incremental") / "archive.db"
+    folder = tmp_path_factory.mktemp("incremental")
+    db, fresh_db = folder / "archive.db", folder / "fresh.db"
     server = ReplicaServer(FIXTURES, state="t1").start()
     try:
         first = crawl(server, db)
         second = crawl(server, db)
+        copy_archive(db, fresh_db)
         server.set_state("t2")
+        fresh = crawl(server, fresh_db)
+        age_article_checks(db, days=40)
         third = crawl(server, db)
         con = sqlite3.connect(db)
         con.execute("update failures set next_retry_at = '2000-01-01T00:00:00+00:00' where url = ?", [RETRIED])
@@ -67,8 +93,11 @@ def runs(tmp_path_factory):
         server.stop()
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
-    yield {"db": db, "runs": [first, second, third, fourth], "con": con}
+    fresh_con = sqlite3.connect(fresh_db)
+    fresh_con.row_factory = sqlite3.Row
+    yield {"db": db, "runs": [first, second, third, fourth], "con": con, "fresh": fresh, "fresh_con": fresh_con}
     con.close()
+    fresh_con.close()
 
 
 def run_row(con, n: int):
@@ -97,12 +126,23 @@ def test_an_unchanged_network_costs_one_304_per_channel(runs):
     assert row["status"] == "ok" and "304" in second["proc"].stdout
 
 
-def test_after_t2_the_run_fetches_the_new_and_the_revised_articles_and_nothing_else(runs):
+def test_a_run_right_after_the_last_one_requests_only_the_new_articles(runs):
+    log = runs["fresh"]["log"]
+    article_requests = [(url, status) for _, url, status in log if is_article(url)]
+    assert {url for url, status in article_requests if status == 200} == new_in_t2()
+    assert len(article_requests) == len(new_in_t2())      # no revalidations: every archived row is fresh
+    assert REVISED not in {url for url, _ in article_requests}
+    row = runs["fresh_con"].execute("select * from crawl_runs where id = 3").fetchone()
+    assert (row["articles_new"], row["articles_changed"], row["articles_revalidated"]) == (len(new_in_t2()), 0, 0)
+    assert "archived rows still fresh, not requested" in runs["fresh"]["proc"].stdout
+
+
+def test_a_month_later_the_run_fetches_the_new_and_the_revised_articles_and_nothing_else(runs):
     log = runs["runs"][2]["log"]
     fetched = {url for _, url, status in log if status == 200 and is_article(url)}
     assert fetched == new_in_t2() | {REVISED}
     revalidated = [url for _, url, status in log if status == 304 and is_article(url)]
-    assert revalidated                                    # archived rows of changed list pages
+    assert revalidated                                    # archived rows of changed list pages, now due
     assert DELETED not in {url for _, url, _ in log}      # nothing links it any more
     con = runs["con"]
     stored_new = {r[0] for r in con.execute("select url from articles where first_run_id = 3")}

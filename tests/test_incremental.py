@@ -14,7 +14,9 @@ from archiver.db import Archive
 from archiver.db.archive import RawResponse
 from archiver.db.crawlstate import ArchiveReader, CrawlState, validators_from_headers
 from archiver.health import SiteHistory, assess, site_counts_from_stats
-from archiver.incremental import ChannelWalk, conditional_headers, next_retry_at, retry_delay
+from datetime import datetime, timedelta, timezone
+
+from archiver.incremental import ChannelWalk, Revalidation, conditional_headers, next_retry_at, retry_delay
 from archiver.items import ArticleRevalidated, ChannelWalkStarted, FetchedPage
 from spiders.network import NetworkSpider
 from tests.fixture_cases import all_cases
@@ -57,6 +59,66 @@ def test_conditional_headers_use_both_validators():
     assert validators_from_headers([("etag", "e"), ("Last-Modified", "l"), ("ETag", "other")]) == ("e", "l")
 
 
+# --------------------------------------------------------------------------- revalidation (freshness)
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def test_an_archived_article_stays_fresh_for_a_tenth_of_its_age_at_the_last_check():
+    policy = Revalidation()
+    checked = "2026-09-11T00:00:00+00:00"                 # ten days after publication
+    published = "2026-09-01T00:00:00+00:00"
+    assert not policy.due(at(checked) + timedelta(hours=23, minutes=59), checked, published)
+    assert policy.due(at(checked) + timedelta(days=1), checked, published)
+
+
+def test_a_brand_new_article_is_rechecked_after_min_age_and_an_old_one_at_least_every_max_age():
+    policy = Revalidation(min_age=600, max_age=30 * 86400)
+    checked = "2026-09-01T08:05:00+00:00"
+    assert policy.lifetime(at(checked), at("2026-09-01T08:00:00+00:00")) == 600            # 5 min old: the floor
+    assert policy.lifetime(at(checked), at("2024-09-01T08:00:00+00:00")) == 30 * 86400     # 2 years old: the cap
+    assert not policy.due(at(checked) + timedelta(minutes=9), checked, "2026-09-01T08:00:00+00:00")
+    assert policy.due(at(checked) + timedelta(minutes=10), checked, "2026-09-01T08:00:00+00:00")
+
+
+def test_a_date_shown_without_a_time_is_beijing_midnight():
+    policy = Revalidation(min_age=0)
+    # 2026-02-07 is 2026-02-06T16:00Z; checked 10 days later at 16:00Z: fresh for exactly one day
+    # (read as UTC midnight it would be 9 days 16 h old, due 48 minutes earlier)
+    assert not policy.due(at("2026-02-17T15:59:00+00:00"), "2026-02-16T16:00:00+00:00", "2026-02-07")
+    assert policy.due(at("2026-02-17T16:00:00+00:00"), "2026-02-16T16:00:00+00:00", "2026-02-07")
+
+
+def test_an_article_with_no_record_of_its_last_check_is_due():
+    now = datetime(2026, 9, 1, tzinfo=timezone.utc)
+    assert Revalidation().due(now, None, "2026-08-31")
+    assert Revalidation().due(now, "not a time", "2026-08-31")
+
+
+def test_without_a_publication_date_the_floor_applies():
+    checked = "2026-09-01T00:00:00+00:00"
+    assert Revalidation(min_age=600).due(at(checked) + timedelta(minutes=10), checked, None)
+    assert not Revalidation(min_age=600).due(at(checked) + timedelta(minutes=5), checked, "garbage")
+
+
+def test_a_check_recorded_in_the_future_counts_as_just_now():
+    checked = "2026-09-02T00:00:00+00:00"
+    assert not Revalidation().due(at("2026-09-01T00:00:00+00:00"), checked, "2026-01-01")
+
+
+def test_revalidation_modes_all_and_none_ignore_freshness():
+    now, checked = at("2026-09-01T00:00:01+00:00"), "2026-09-01T00:00:00+00:00"
+    assert Revalidation(mode="all").due(now, checked, "2026-08-31")
+    assert not Revalidation(mode="none").due(now + timedelta(days=999), checked, "2020-01-01")
+
+
+def test_a_revalidation_policy_that_cannot_work_is_refused():
+    with pytest.raises(ValueError, match="unknown revalidation mode 'sometimes'"):
+        Revalidation(mode="sometimes")
+    with pytest.raises(ValueError, match="min_age <= max_age"):
+        Revalidation(min_age=10, max_age=5)
+
+
 # --------------------------------------------------------------------------- archive state
 def article_record(url: str, title: str = "标题", body: str = "正文第一段。\n正文第二段，足够长的内容。") -> dict:
     return {"canonical_url": url, "url": url, "site": "chalco_com_cn", "channel": "xwdt/gsyw", "title": title,
@@ -85,9 +147,22 @@ def test_the_reader_knows_archived_articles_and_recorded_failures(archive, tmp_p
     reader.close()
 
 
+def test_the_reader_says_when_an_archived_article_was_last_checked(archive, tmp_path):
+    a, b = "https://www.chalco.com.cn/a.html", "https://www.chalco.com.cn/b.html"
+    archive.upsert_article(article_record(a), raw(a), run_id=None, now=NOW)
+    archive.upsert_article(article_record(b, body="另一篇文章的正文。\n第二段内容不同。"), raw(b), run_id=None, now=NOW)
+    CrawlState(archive.db).save_validators(a, kind="article", etag='"1"', now="2026-09-03T00:00:00+00:00", run_id=None)
+    reader = ArchiveReader(tmp_path / "archive.db")
+    assert reader.last_checked(a) == ("2026-09-03T00:00:00+00:00", "2026-08-25")     # its last 200/304
+    assert reader.last_checked(b) == (NOW, "2026-08-25")        # no validators: when it was last seen
+    assert reader.last_checked("https://www.chalco.com.cn/c.html") is None
+    reader.close()
+
+
 def test_a_missing_archive_knows_nothing(tmp_path):
     reader = ArchiveReader(tmp_path / "nope.db")
     assert reader.known("https://x/a.html") is None and reader.validators("https://x/a.html") is None
+    assert reader.last_checked("https://x/a.html") is None
     assert list(reader.due_failures(["s"], now=NOW, max_attempts=5)) == []
 
 
@@ -223,8 +298,12 @@ def test_site_counts_cover_every_site_of_the_run():
 
 # --------------------------------------------------------------------------- the spider's decisions
 class FakeReader:
-    def __init__(self, archived=(), failed=(), validators=None):
+    def __init__(self, archived=(), failed=(), validators=None, checked=None):
         self.archived, self.failed, self._validators = set(archived), set(failed), validators or {}
+        self.checked = checked or {}           # url -> (checked_at, published_at); missing: never checked
+
+    def last_checked(self, canonical_url, url=None):
+        return self.checked.get(canonical_url) if canonical_url in self.archived else None
 
     def known(self, canonical_url, url=None):
         if canonical_url in self.archived:
@@ -285,10 +364,34 @@ def test_an_incremental_list_page_fetches_new_rows_and_revalidates_archived_ones
     assert [type(x) for x in out if isinstance(x, ChannelWalkStarted)] == [ChannelWalkStarted]
 
 
+def test_archived_rows_checked_a_moment_ago_are_not_requested_again():
+    rows = case(CHALCO_LIST).expected["articles"]
+    just_now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=40)).isoformat(timespec="seconds")
+    checked = {u: (just_now, "2026-01-05") for u in rows[2:]}
+    checked[rows[4]] = (long_ago, "2026-01-05")
+    reader = FakeReader(archived=rows[2:], validators={rows[4]: ('"e4"', None)}, checked=checked)
+    spider = make_spider(reader=reader)
+    out = list(spider.parse_list(list_response(CHALCO_LIST, entry=True)))
+    arts = [r for r in out if isinstance(r, Request) and r.callback == spider.parse_article]
+    assert [r.url for r in arts if "If-None-Match" not in r.headers] == rows[:2]        # the new rows
+    assert [r.url for r in arts if "If-None-Match" in r.headers] == [rows[4]]           # the one due
+    assert spider.crawler.stats.get_value("archiver/incremental/fresh_rows") == len(rows) - 3
+    everything = make_spider(reader=reader, ARCHIVER_REVALIDATE="all")
+    arts = [r for r in everything.parse_list(list_response(CHALCO_LIST, entry=True))
+            if isinstance(r, Request) and r.callback == everything.parse_article]
+    assert len(arts) == len(rows)
+
+
+def test_an_unknown_revalidation_mode_stops_the_crawl_before_it_starts():
+    with pytest.raises(ValueError, match="unknown revalidation mode"):
+        make_spider(ARCHIVER_REVALIDATE="sometimes")
+
+
 def test_the_walk_stops_after_the_margin():
     rows = case(CHALCO_LIST).expected["articles"] + \
         case("https://www.chalco.com.cn/xwdt/gsyw/index_1.html").expected["articles"]
-    spider = make_spider(reader=FakeReader(archived=rows), ARCHIVER_REVALIDATE_KNOWN=False)
+    spider = make_spider(reader=FakeReader(archived=rows), ARCHIVER_REVALIDATE="none")
     first = list(spider.parse_list(list_response(CHALCO_LIST, walk=("w",))))
     assert [r.url for r in first if isinstance(r, Request)] == ["https://www.chalco.com.cn/xwdt/gsyw/index_1.html"]
     second = list(spider.parse_list(list_response("https://www.chalco.com.cn/xwdt/gsyw/index_1.html", walk=("w",))))

@@ -78,6 +78,26 @@ class ArchiveReader:
                 return "failure"
         return None
 
+    def last_checked(self, canonical_url: str, url: str | None = None) -> tuple[str | None, str | None] | None:
+        """(when the archived article at this URL was last checked, its published_at), or None
+        when it is not archived. "Checked" is the last 200 or 304 for this URL (its validators
+        row), else the article's ``last_seen``."""
+        if self.db is None:
+            return None
+        url = url or canonical_url
+        art = self._one("select published_at, last_seen from articles where canonical_url = ?", [canonical_url])
+        if art is None and self.has_sightings:
+            art = self._one("select a.published_at, s.last_seen from sightings s join articles a on a.id = s.article_id "
+                            "where s.url = ? or s.canonical_url = ? limit 1", [url, canonical_url])
+        if art is None:
+            return None
+        checked = None
+        for u in dict.fromkeys((url, canonical_url)):
+            row = self._one("select checked_at from http_validators where url = ?", [u])
+            if row and row[0] and (checked is None or row[0] > checked):
+                checked = row[0]
+        return checked or art[1], art[0]
+
     def validators(self, url: str) -> tuple[str | None, str | None] | None:
         if self.db is None:
             return None
