@@ -199,16 +199,18 @@ class DedupStore:
         links: list[tuple[int, float]] = []
         if fp.shingles:
             keys = fp.band_keys()
-            marks = ",".join("?" * len(keys))
-            # One query for every candidate's signature; the cheap checks (size, signature estimate,
-            # then the dates and numbers guards on stored features) run before any text is read.
-            rows = self.db.execute(
-                f"select article_id, signature, shingles from dedup_signatures where article_id in "
-                f"(select article_id from dedup_lsh where key in ({marks})) and article_id != ? order by article_id",
-                [*keys, article_id]).fetchall()
-            for cid in near.prescreen_estimates(fp, rows):
-                numbers, dates = self.db.execute("select numbers, dates from dedup_signatures where article_id = ?",
-                                                 [cid]).fetchone()
+            # Candidates: the newest BUCKET_CAP articles of each band key (near.py "Bounded work");
+            # then one query for their stored features. The cheap checks (size, signature estimate,
+            # then the dates and numbers guards) run before any text is read.
+            newest = " union ".join(["select * from (select article_id from dedup_lsh where key = ? "
+                                     "order by article_id desc limit ?)"] * len(keys))
+            features = {cid: (sig, n, numbers, dates) for cid, sig, n, numbers, dates in self.db.execute(
+                f"select article_id, signature, shingles, numbers, dates from dedup_signatures "
+                f"where article_id in ({newest}) and article_id != ? order by article_id",
+                [*(v for k in keys for v in (k, near.BUCKET_CAP)), article_id])}
+            ranked = near.prescreen_estimates(fp, [(cid, f[0], f[1]) for cid, f in features.items()])
+            for cid in ranked[:near.MAX_CHECKED]:
+                numbers, dates = features[cid][2:]
                 if near.prescreen_guards(fp, Counter(json.loads(numbers or "[]")), frozenset(json.loads(dates or "[]"))):
                     links += self._verify_and_link(article_id, fp, cid, now)
             self.db.execute("insert into dedup_signatures (article_id, method, signature, shingles, numbers, dates) "
