@@ -8,14 +8,16 @@ from archiver.search.zh import FTS_QUERY_CTE, first_term, fts_query, shadow
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("电解铝产能2026年", " 电  解  铝  产  能 2026 年 "),
-    ("ＥＳＧ报告", "ESG 报  告 "),
-    ("6063铝合金", "6063 铝  合  金 "),
+    ("电解铝产能2026年", "电 解 铝 产 能 2026 年"),
+    ("ＥＳＧ报告", "ESG 报 告"),
+    ("6063铝合金", "6063 铝 合 金"),
+    ("兰州铝业，职代会", "兰 州 铝 业 \ue000 职 代 会"),
     ("", ""),
     (None, ""),
 ])
 def test_shadow_gives_each_ideograph_its_own_token(text, expected):
-    assert shadow(text) == expected
+    """What counts is the tokens the index sees (how many spaces separate them does not)."""
+    assert shadow(text).split() == expected.split()
 
 
 @pytest.mark.parametrize("q,expected", [
@@ -39,8 +41,8 @@ def test_query_rewrite(q, expected):
 
 
 def test_punctuation_is_a_barrier_so_phrases_do_not_cross_it():
-    assert shadow("会议。公司") == " 会  议  \ue000  公  司 "
-    assert shadow("“新兰铝”，\n公司") == " \ue000  新  兰  铝  \ue000  公  司 "
+    assert shadow("会议。公司").split() == ["会", "议", "\ue000", "公", "司"]
+    assert shadow("“新兰铝”，\n公司").split() == ["\ue000", "新", "兰", "铝", "\ue000", "公", "司"]
     assert fts_query("3.5%") == '"3 \ue000 5 \ue000"'
     assert fts_query("议公") == '"议 公"'
 
