@@ -58,8 +58,8 @@ MIN_NUMBER_CONTAINMENT = 0.9
 # Candidates whose estimated Jaccard (signature agreement) is far below MIN_JACCARD are not
 # verified exactly; the margin covers the estimate's error (sd ~0.06 at 64 permutations).
 PREFILTER = MIN_JACCARD - 0.2
-BUCKET_CAP = 32          # candidates per band key (its newest articles)
-MAX_CHECKED = 32         # prescreened candidates checked by the guards and verified, best estimate first
+BUCKET_CAP = 16          # candidates per band key (its newest articles)
+MAX_CHECKED = 12         # prescreened candidates checked by the guards and verified, best estimate first
 METHOD = f"minhash-lsh k{SHINGLE} p{NUM_PERM} b{BANDS}x{ROWS}; exact verify"
 
 
