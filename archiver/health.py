@@ -191,6 +191,9 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None,
     ratio_max = _setting(settings, "ARCHIVER_MAX_FAILURE_RATIO")
     if tried and counts["failures"] / tried > ratio_max:
         problems.append(f"{counts['failures']} of {tried} pages failed (more than {ratio_max:.0%})")
+    if stats.get("archiver/store/batches_lost"):
+        problems.append(f"the archive rolled back {stats.get('archiver/store/items_lost', 0)} stored item(s) "
+                        f"({stats['archiver/store/batches_lost']} batch(es)); they are fetched again next run")
     if stats.get("archiver/extract/crashed"):
         problems.append(f"the extractor crashed on {stats['archiver/extract/crashed']} page(s)")
 

@@ -62,6 +62,10 @@ ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
 ARCHIVER_MAX_LIST_PAGES = 200            # per channel; a safety stop for runaway pagers
 ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = off)
+# The store step commits after this many items or seconds, whichever comes first (a killed crawl
+# loses at most the open batch; the next run fetches it again). 1 / 0 = a commit per item.
+ARCHIVER_COMMIT_EVERY = 200
+ARCHIVER_COMMIT_INTERVAL = 1.0
 
 # ---------------------------------------------------------------- recurring crawls (README:
 # "Scheduled and incremental crawls"; policy in archiver/incremental.py)

@@ -100,3 +100,77 @@ def test_store_writes_articles_failures_and_link_entries_and_closes_the_run(tmp_
     assert (a.count("articles"), a.count("failures"), a.count("link_entries")) == (1, 1, 1)
     run = list(a.db["crawl_runs"].rows)[0]
     assert (run["status"], run["finish_reason"], run["articles_new"], run["failures"]) == ("ok", "finished", 1, 1)
+
+
+# --------------------------------------------------------------------------- batched commits
+def committed(tmp_path, table: str) -> int:
+    """What another process (a researcher's Datasette) sees: committed rows only."""
+    import sqlite3
+    con = sqlite3.connect(tmp_path / "a.db")
+    try:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def failure(n: int) -> Failure:
+    return Failure(url=f"https://x/{n}.html", kind="http", reason="HTTP 500", status=500, site="chalco_com_cn")
+
+
+def store_with(tmp_path, **settings) -> tuple:
+    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": str(tmp_path / "a.db"), **settings})
+    crawler.spider = NetworkSpider.from_crawler(crawler)
+    crawler.stats.open_spider()
+    store = StorePipeline.from_crawler(crawler)
+    store.open_spider()
+    return crawler, store
+
+
+def test_the_store_commits_every_n_items_and_at_the_end(tmp_path):
+    crawler, store = store_with(tmp_path, ARCHIVER_COMMIT_EVERY=2, ARCHIVER_COMMIT_INTERVAL=3600)
+    store.process_item(failure(1))
+    assert committed(tmp_path, "failures") == 0          # in the open batch
+    store.process_item(failure(2))
+    assert committed(tmp_path, "failures") == 2
+    store.process_item(failure(3))
+    assert committed(tmp_path, "failures") == 2
+    store.spider_closed(crawler.spider, "finished")
+    assert committed(tmp_path, "failures") == 3
+    assert crawler.stats.get_value("archiver/store/commits") == 2
+
+
+def test_an_idle_batch_is_committed_when_it_is_old_enough(tmp_path):
+    import time
+    crawler, store = store_with(tmp_path, ARCHIVER_COMMIT_EVERY=1000, ARCHIVER_COMMIT_INTERVAL=0.05)
+    store.process_item(failure(1))
+    assert committed(tmp_path, "failures") == 0
+    time.sleep(0.06)
+    store._tick()                                         # what the timer calls every interval
+    assert committed(tmp_path, "failures") == 1
+    store.spider_closed(crawler.spider, "finished")
+
+
+def test_commit_every_1_is_a_commit_per_item(tmp_path):
+    crawler, store = store_with(tmp_path, ARCHIVER_COMMIT_EVERY=1, ARCHIVER_COMMIT_INTERVAL=0)
+    store.process_item(failure(1))
+    assert committed(tmp_path, "failures") == 1
+    store.spider_closed(crawler.spider, "finished")
+
+
+def test_a_batch_sqlite_rolled_back_is_counted_and_the_run_does_not_save_channel_validators(tmp_path):
+    from archiver.items import ChannelWalkStarted
+    crawler, store = store_with(tmp_path, ARCHIVER_COMMIT_EVERY=1000, ARCHIVER_COMMIT_INTERVAL=3600)
+    store.process_item(ChannelWalkStarted(url="https://www.chalco.com.cn/xwdt/gsyw/index.html", site="chalco_com_cn",
+                                          channel="xwdt/gsyw", etag='"e"', last_modified=None))
+    store.process_item(failure(1))
+    store.archive.db.conn.rollback()                      # what SQLITE_FULL or an I/O error does to a transaction
+    store.process_item(failure(2))
+    store.spider_closed(crawler.spider, "finished")
+    assert (crawler.stats.get_value("archiver/store/batches_lost"),
+            crawler.stats.get_value("archiver/store/items_lost")) == (1, 2)
+    assert committed(tmp_path, "failures") == 1           # failure 2, in a batch of its own
+    a = Archive.open(tmp_path / "a.db")
+    assert not list(a.db.execute("select * from http_validators where kind = 'list'").fetchall())
+    run = list(a.db["crawl_runs"].rows)[0]
+    assert run["status"] == "unhealthy" and "rolled back 2 stored item(s)" in run["problems"]
+    a.close()
