@@ -376,14 +376,66 @@ def synthetic_report(sizes: list[int], out) -> None:
             f"{b['maxrss_mb'] / a['maxrss_mb']:.1f}x peak memory (linear would be {b['n'] / a['n']:.0f}x time)")
 
 
+def run_boilerplate(n: int) -> dict:
+    """Store the n article pages of the generated network (this process); time the store only."""
+    from archiver.replica.generated import GeneratedNetwork
+    gen = GeneratedNetwork(n)
+    tmp = tempfile.TemporaryDirectory(prefix="dedup-bench-")
+    path = Path(tmp.name) / f"boilerplate-{n}.db"
+    archive = Archive.open(path)
+    elapsed = cpu = 0.0
+    stored = 0
+    for url in gen.article_urls():
+        case = gen.resolve(url)
+        result = extract_bytes(url, case.body, dict(case.headers), case.status)
+        if not result.is_article:
+            continue
+        raw = RawResponse(url, 200, list(dict(case.headers).items()), case.body, "2026-08-31T00:00:00+00:00")
+        t0, c0 = time.perf_counter(), time.process_time()
+        archive.upsert_article(result.to_dict(), raw, run_id=None, now="t1")
+        elapsed += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        stored += 1
+    links = archive.count("near_duplicates")
+    stories = archive.db.execute("select count(distinct story_id) from articles").fetchone()[0]
+    archive.close()
+    tmp.cleanup()
+    return {"n": stored, "seconds": elapsed, "cpu_seconds": cpu, "links": links, "stories": stories,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def boilerplate_report(sizes: list[int], out) -> None:
+    results = []
+    for n in sizes:
+        proc = subprocess.run([sys.executable, __file__, "--boilerplate-child", str(n)], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        results.append(r)
+        out(f"n={r['n']}: {r['seconds']:.1f} s wall, {r['cpu_seconds']:.1f} s CPU "
+            f"({1000 * r['cpu_seconds'] / r['n']:.2f} ms/article), peak RSS {r['maxrss_mb']:.0f} MB; "
+            f"{r['links']} near-duplicate links, {r['stories']} stories")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        out(f"growth: {b['n'] / a['n']:.1f}x articles -> {b['cpu_seconds'] / a['cpu_seconds']:.1f}x CPU time "
+            f"(per article x{(b['cpu_seconds'] / b['n']) / (a['cpu_seconds'] / a['n']):.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[10000, 100000])
+    ap.add_argument("--boilerplate", type=int, nargs="*", default=[2000, 10000],
+                    help="sizes of the generated-network (boilerplate) archives; none to skip")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--boilerplate-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--no-synthetic", action="store_true")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(run_synthetic(args.child)))
+        return
+    if args.boilerplate_child:
+        print(json.dumps(run_boilerplate(args.boilerplate_child)))
         return
     out = print
     out(f"method: {near.METHOD}; verify: containment >= {near.MIN_CONTAINMENT}, Jaccard >= {near.MIN_JACCARD}, "
@@ -395,6 +447,9 @@ def main() -> None:
     if not args.no_synthetic and args.sizes:
         out("== synthetic archives")
         synthetic_report(args.sizes, out)
+    if args.boilerplate:
+        out("== boilerplate archives (the generated network's pages)")
+        boilerplate_report(args.boilerplate, out)
 
 
 if __name__ == "__main__":
