@@ -8,18 +8,20 @@ PYTHON=${PYTHON:-python3}
 # A CJK font makes their screenshots readable.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="chromium"
+# WARC tests (tests/test_warc_tools.py) capture the replica with Debian's wget.
+command -v wget >/dev/null 2>&1 || missing="$missing wget"
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
   missing="$missing fonts-wqy-zenhei"
 fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing for the browser tests (apt-get):$missing"
+    echo "installing for the browser and WARC tests (apt-get):$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
   else
-    echo "note: the browser tests need:$missing (as root: apt-get install$missing)" >&2
+    echo "note: the browser and WARC tests need:$missing (as root: apt-get install$missing)" >&2
   fi
 fi
 if [ ! -x .venv/bin/python ]; then
@@ -27,4 +29,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# pywb replays exported WARCs in the tests; it pins redis 2.10 (scrapy-redis needs >= 4.2), so it
+# lives in a virtualenv of its own, never in .venv.
+if [ ! -x .venv-pywb/bin/wayback ]; then
+  "$PYTHON" -m venv .venv-pywb
+  .venv-pywb/bin/python -m pip install --quiet --upgrade pip
+  .venv-pywb/bin/python -m pip install --quiet 'pywb==2.10.0'
+fi
 echo "setup done: .venv ready ($(.venv/bin/python -c 'import scrapy; print("scrapy", scrapy.__version__)'))"

@@ -323,6 +323,10 @@ main.add_command(cli_research.report)
 main.add_command(cli_research.export)
 main.add_command(cli_research.reindex)
 
+from archiver.cli_warc import warc as _warc  # noqa: E402  (issue #15: archiver warc export|import)
+
+main.add_command(_warc)
+
 
 if __name__ == "__main__":
     main()

@@ -50,6 +50,15 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def http_failure(status: int, body: bytes) -> tuple[str, str]:
+    """(kind, reason) of the failure an HTTP error response is (also for imported captures)."""
+    if status in ANTI_BOT_STATUSES:
+        verdict = detect.check_bytes(status, {}, body)
+        if verdict.kind == "challenge" or status in (412, 521):
+            return "challenge", f"HTTP {status} anti-bot response"
+    return "http", f"HTTP {status}"
+
+
 class NetworkSpider(scrapy.Spider):
     """Crawl the 中铝网站群 news channels.
 
@@ -373,12 +382,7 @@ class NetworkSpider(scrapy.Spider):
         if meta.get("kind") == "list":
             self._count(meta.get("site"), "list_failures")
         if isinstance(exc, HttpError):
-            kind = "http"
-            reason = f"HTTP {response.status}"
-            if response.status in ANTI_BOT_STATUSES:
-                verdict = detect.check_bytes(response.status, {}, response.body)
-                if verdict.kind == "challenge" or response.status in (412, 521):
-                    kind, reason = "challenge", f"HTTP {response.status} anti-bot response"
+            kind, reason = http_failure(response.status, response.body)
             yield self._failure(request.url, meta, kind=kind, reason=reason, status=response.status)
             return
         if isinstance(exc, IgnoreRequest):

@@ -1,0 +1,65 @@
+"""Replays the captures of WARC files into the crawl's item pipelines (``archiver warc import``).
+
+No requests: ``start()`` yields one ``FetchedPage`` per 2xx network article response of the files
+(``archiver.warc.CaptureReader``), with the capture time as the fetch time, or the ``Failure`` the
+crawl's errback makes of a 4xx/5xx one (``spiders.network.http_failure``), and the pipelines
+(extract, quality, validate, dedupe, store: ``ITEM_PIPELINES``) do exactly what they do for a
+crawled page. The store step records the import as a run (mode ``warc``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import scrapy
+
+from archiver.items import Failure, FetchedPage
+from archiver.sites import load_network
+from archiver.warc import CaptureReader, ImportCounts
+from spiders.network import http_failure
+
+MODE = "warc"
+
+
+class WarcImportSpider(scrapy.Spider):
+    """Spider arguments: ``files`` (WARC paths, a list or comma-separated), ``registry``."""
+
+    name = "warc_import"
+    mode = MODE
+    selected_sites: list = []          # an import is not a crawl of chosen sites
+
+    def __init__(self, files: list[str] | str = (), registry: str | None = None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.network = load_network(registry)
+        if isinstance(files, str):
+            files = [f for f in files.split(",") if f]
+        self.files = [Path(f) for f in files]
+        self.counts = ImportCounts()
+
+    async def start(self) -> AsyncIterator[FetchedPage | Failure]:
+        stats = self.crawler.stats
+        stats.set_value("archiver/mode", MODE)
+        for capture in CaptureReader(self.files, self.network, self.counts):
+            info = self.network.classify(capture.url)
+            site = info.site.id if info.site else None
+            if capture.status >= 400:             # what the crawl's errback makes of an HTTP error
+                kind, reason = http_failure(capture.status, capture.body)
+                yield Failure(url=capture.url, kind=kind, reason=reason, status=capture.status, site=site,
+                              channel=info.channel)
+                continue
+            stats.inc_value("archiver/article_pages")
+            if site:
+                stats.inc_value(f"archiver/site/{site}/article_pages")
+            yield FetchedPage(url=capture.url, status=capture.status, headers=capture.headers, body=capture.body,
+                              fetched_at=capture.fetched_at, site=site, channel=info.channel)
+        self._record_counts()
+
+    def _record_counts(self) -> None:
+        stats = self.crawler.stats
+        stats.set_value("archiver/warc/records", self.counts.records)
+        stats.set_value("archiver/warc/captures", self.counts.captures)
+        for reason, n in self.counts.skipped.items():
+            stats.set_value(f"archiver/warc/skipped/{reason}", n)
+        for kind, n in self.counts.other.items():
+            stats.set_value(f"archiver/warc/other/{kind}", n)
+        stats.set_value("archiver/warc/damaged", len(self.counts.damaged))
