@@ -233,7 +233,8 @@ class Capture:
 class ImportCounts:
     files: int = 0
     records: int = 0                                   # WARC records read whole
-    captures: int = 0                                  # network article responses passed on
+    captures: int = 0                                  # network article responses read
+    passed: int = 0                                    # of those, given to the item pipelines
     skipped: Counter = field(default_factory=Counter)  # reason -> responses read but not imported
     other: Counter = field(default_factory=Counter)    # record type -> records that are not responses
     damaged: list[str] = field(default_factory=list)   # one line per part of a file not read
@@ -245,8 +246,8 @@ class ImportCounts:
         def listed(counter: Counter) -> str:
             return ", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "none"
         line = (f"read {self.records} WARC records from {self.files} file(s): {self.captures} network article "
-                f"responses passed to the crawl's pipelines, {sum(self.skipped.values())} responses skipped "
-                f"({listed(self.skipped)}), {sum(self.other.values())} other records ({listed(self.other)})")
+                f"responses, {self.passed} passed to the crawl's pipelines; {sum(self.skipped.values())} responses "
+                f"skipped ({listed(self.skipped)}); {sum(self.other.values())} other records ({listed(self.other)})")
         if self.damaged:
             line += f"; {len(self.damaged)} damaged part(s) not read: " + "; ".join(self.damaged)
         return line

@@ -8,11 +8,13 @@ crawled page. The store step records the import as a run (mode ``warc``).
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import scrapy
 
+from archiver.db.rawpages import RawPageReader
 from archiver.items import Failure, FetchedPage
 from archiver.sites import load_network
 from archiver.warc import CaptureReader, ImportCounts
@@ -35,11 +37,28 @@ class WarcImportSpider(scrapy.Spider):
             files = [f for f in files.split(",") if f]
         self.files = [Path(f) for f in files]
         self.counts = ImportCounts()
+        self.seen: dict[str, list[tuple[str, str]]] = {}      # url -> (capture time, sha256) in this import
+        self.reader: RawPageReader | None = None
 
     async def start(self) -> AsyncIterator[FetchedPage | Failure]:
         stats = self.crawler.stats
         stats.set_value("archiver/mode", MODE)
+        self.reader = RawPageReader(self.settings.get("ARCHIVER_DB"))     # the store step created it
+        try:
+            for item in self._items():
+                yield item
+        finally:
+            self.reader.close()
+        self._record_counts()
+
+    def _items(self):
+        stats = self.crawler.stats
         for capture in CaptureReader(self.files, self.network, self.counts):
+            stale = self._stale(capture)
+            if stale:
+                self.counts.skip(stale)
+                continue
+            self.counts.passed += 1
             info = self.network.classify(capture.url)
             site = info.site.id if info.site else None
             if capture.status >= 400:             # what the crawl's errback makes of an HTTP error
@@ -52,12 +71,24 @@ class WarcImportSpider(scrapy.Spider):
                 stats.inc_value(f"archiver/site/{site}/article_pages")
             yield FetchedPage(url=capture.url, status=capture.status, headers=capture.headers, body=capture.body,
                               fetched_at=capture.fetched_at, site=site, channel=info.channel)
-        self._record_counts()
+
+    def _stale(self, capture) -> str | None:
+        """Why a capture would not tell the archive anything new: the archive (or this import)
+        already has a response of this URL captured at the same time or later. The same bytes:
+        ``already_archived`` (so importing a WARC again adds nothing); other bytes:
+        ``older_than_archived`` (storing them now would make an old version look like a change)."""
+        sha = hashlib.sha256(capture.body).hexdigest()
+        known = self.reader.captures_of(capture.url) + self.seen.get(capture.url, [])
+        self.seen.setdefault(capture.url, []).append((capture.fetched_at, sha))
+        if not known or capture.fetched_at > max(t for t, _ in known):
+            return None
+        return "already_archived" if any(s == sha for _, s in known) else "older_than_archived"
 
     def _record_counts(self) -> None:
         stats = self.crawler.stats
         stats.set_value("archiver/warc/records", self.counts.records)
         stats.set_value("archiver/warc/captures", self.counts.captures)
+        stats.set_value("archiver/warc/passed", self.counts.passed)
         for reason, n in self.counts.skipped.items():
             stats.set_value(f"archiver/warc/skipped/{reason}", n)
         for kind, n in self.counts.other.items():

@@ -51,6 +51,10 @@ class RawPageReader:
                               [since or ""]).fetchone()
         return row[0] if row else None
 
+    def captures_of(self, url: str) -> list[tuple[str, str]]:
+        """(fetched_at, sha256) of every raw response the archive keeps for this URL."""
+        return [tuple(r) for r in self.db.execute("select fetched_at, sha256 from raw_pages where url = ?", [url])]
+
     def pages(self, since: str | None = None) -> Iterator[RawPage]:
         cur = self.db.execute(
             "select id, url, status, headers, body, compression, sha256, fetched_at from raw_pages "
