@@ -44,16 +44,18 @@ def warc():
 def export_cmd(db, out, site, since):
     """Write every raw response of the archive to OUT (WARC 1.1, gzip per record) and a CDXJ
     index beside it. The same archive always gives the same bytes."""
-    from archiver.warc import export_warc
+    from archiver.warc import WarcError, export_warc
 
     if not db.exists():
         raise click.UsageError(f"no archive at {db}")
-    if not out.name.endswith((".warc.gz", ".warc")):
+    if not out.name.endswith(".warc.gz"):
         raise click.UsageError(f"{out}: the output file name must end in .warc.gz")
     try:
         result = export_warc(db, out, site=site, since=since_time(since))
     except KeyError as e:
         raise click.UsageError(str(e.args[0])) from None
+    except WarcError as e:
+        raise click.UsageError(str(e)) from None
     click.echo(result.summary())
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
+import sqlite3
 import uuid
 import zlib
 from collections import Counter
@@ -36,7 +37,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archiver.db.rawpages import RawPage, RawPageReader
+from archiver.db.rawpages import NotAnArchive, RawPage, RawPageReader
 from archiver.sites import Network, load_network
 from archiver.sites.registry import host_site_id
 
@@ -193,7 +194,10 @@ def export_warc(db: str | Path, out: str | Path, *, site: str | None = None, sin
     out = Path(out)
     if site is not None:
         network.site(site)          # KeyError naming the known sites
-    reader = RawPageReader(db)
+    try:
+        reader = RawPageReader(db)
+    except NotAnArchive as e:
+        raise WarcError(str(e)) from None
     result = ExportResult(out, out)
     tmp = out.with_name(out.name + ".part")
     try:
@@ -502,6 +506,20 @@ def check_inputs(paths: list[Path]) -> None:
             raise WarcError(f"{p} is not a WARC file (neither gzip nor a WARC/ header)")
 
 
+def check_archive(db: Path) -> None:
+    """A one-line error when ``db`` exists but is not an SQLite file (a new path is created)."""
+    if not db.exists():
+        return
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            con.execute("pragma schema_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        raise WarcError(f"{db} is not an archive ({e})") from None
+
+
 def import_warcs(paths: list[str | Path], db: str | Path, *, loglevel: str = "WARNING",
                  log_file: str | None = None) -> ImportResult:
     """Import WARC files into the archive through the crawl's item pipelines (one Scrapy run,
@@ -509,6 +527,7 @@ def import_warcs(paths: list[str | Path], db: str | Path, *, loglevel: str = "WA
     :class:`archiver.lock.ArchiveLocked` when a crawl holds the archive."""
     paths = [Path(p) for p in paths]
     check_inputs(paths)
+    check_archive(Path(db))
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings

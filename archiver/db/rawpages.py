@@ -6,6 +6,7 @@ changes the archive. Rows come in a stable order (fetch time, then row id), bodi
 from __future__ import annotations
 
 import json
+import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,22 @@ def _row_to_page(row) -> RawPage:
                    _decompress(body, compression), sha256, fetched_at)
 
 
+class NotAnArchive(Exception):
+    """The file is not an archive (not SQLite, or no ``raw_pages`` table)."""
+
+
 class RawPageReader:
     """The archive's raw responses, oldest fetch first, optionally fetched at or after ``since``."""
 
     def __init__(self, path: str | Path):
-        self.db = open_db(path, readonly=True)
+        try:
+            self.db = open_db(path, readonly=True)
+            tables = set(self.db.table_names())
+        except sqlite3.DatabaseError as e:
+            raise NotAnArchive(f"{path} is not an archive ({e})") from None
+        if "raw_pages" not in tables:
+            self.db.close()
+            raise NotAnArchive(f"{path} is not an archive (it has no raw_pages table)")
 
     def close(self) -> None:
         self.db.close()
