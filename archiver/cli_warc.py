@@ -8,7 +8,7 @@ A thin layer over ``archiver.warc``; docs/warc.md says what goes in and what com
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
@@ -25,7 +25,10 @@ def since_time(value: str | None) -> str | None:
     try:
         if len(value) == 10:
             return date.fromisoformat(value).isoformat() + "T00:00:00+00:00"
-        return datetime.fromisoformat(value).isoformat(timespec="seconds")
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
     except ValueError:
         raise click.BadParameter(f"expected YYYY-MM-DD or an ISO 8601 time, got {value!r}",
                                  param_hint="--since") from None
