@@ -13,7 +13,7 @@ Import (:func:`read_captures`): the response records of one or more WARC files, 
 :class:`Capture` values, with everything that is not a network article counted and skipped, and
 damaged parts (a truncated file, a corrupt gzip member, a digest that does not match) counted and
 stepped over, never half read. The captures then go through the crawl's own item pipelines
-(``spiders/warc_import.py``, run by :func:`import_warcs`), so an imported page is extracted,
+(``archiver/warc_spider.py``, run by :func:`import_warcs`), so an imported page is extracted,
 deduplicated and stored exactly like a crawled one.
 """
 from __future__ import annotations
@@ -533,7 +533,7 @@ def import_warcs(paths: list[str | Path], db: str | Path, *, loglevel: str = "WA
     from scrapy.utils.project import get_project_settings
 
     from archiver import lock as archive_lock
-    from spiders.warc_import import WarcImportSpider
+    from archiver.warc_spider import WarcImportSpider
 
     settings = get_project_settings()
     for key, value in {"ARCHIVER_DB": str(db), "LOG_LEVEL": loglevel, "ARCHIVER_PROGRESS_INTERVAL": 0,

@@ -5,6 +5,9 @@ No requests: ``start()`` yields one ``FetchedPage`` per 2xx network article resp
 crawl's errback makes of a 4xx/5xx one (``spiders.network.http_failure``), and the pipelines
 (extract, quality, validate, dedupe, store: ``ITEM_PIPELINES``) do exactly what they do for a
 crawled page. The store step records the import as a run (mode ``warc``).
+
+It lives outside ``spiders/`` (``SPIDER_MODULES``): it is not a crawl, ``scrapy list`` and a
+scrapyd deployment show the network spider only; ``archiver.warc.import_warcs`` runs it by class.
 """
 from __future__ import annotations
 
