@@ -53,6 +53,7 @@ ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "archiver.extensions.progress.ProgressExtension": 500,
+    "archiver.extensions.warc.WarcExtension": 510,     # off unless ARCHIVER_WARC_DIR is set (#15)
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
@@ -62,6 +63,7 @@ ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
 ARCHIVER_MAX_LIST_PAGES = 200            # per channel; a safety stop for runaway pagers
 ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = off)
+ARCHIVER_WARC_DIR = ""                   # a folder: the crawl writes every response to a WARC there (#15)
 # The store step commits after this many items or seconds, whichever comes first (a killed crawl
 # loses at most the open batch; the next run fetches it again). 1 / 0 = a commit per item.
 ARCHIVER_COMMIT_EVERY = 200

@@ -89,7 +89,8 @@ def archive_time(warc_iso: str) -> str:
 
 
 def record_id(kind: str, page: RawPage) -> str:
-    return f"<urn:uuid:{uuid.uuid5(RECORD_NAMESPACE, f'{kind} {page.url} {page.fetched_at} {page.sha256}')}>"
+    name = f"{kind} {page.id} {page.url} {page.fetched_at} {page.sha256}"
+    return f"<urn:uuid:{uuid.uuid5(RECORD_NAMESPACE, name)}>"
 
 
 def status_line(status: int) -> str:
@@ -146,7 +147,9 @@ class WarcExporter:
                                "Content-Type": "application/warc-fields"})
         self.writer.write_record(record)
 
-    def write(self, page: RawPage) -> None:
+    def write(self, page: RawPage, request: StatusAndHeaders | None = None) -> None:
+        """A response (or revisit) record and its request record; ``request`` is the request as
+        sent, when it is known (a crawl writing as it goes), else it is reconstructed."""
         date = warc_date(page.fetched_at)
         known = self.payloads.get(page.sha256)
         if known:
@@ -160,10 +163,10 @@ class WarcExporter:
             self.payloads[page.sha256] = (page.url, date, record_id("response", page),
                                           response.rec_headers.get_header("WARC-Payload-Digest"))
             self.result.responses += 1
-        request = self.writer.create_warc_record(
-            page.url, "request", http_headers=request_headers(page.url),
+        request_record = self.writer.create_warc_record(
+            page.url, "request", http_headers=request or request_headers(page.url),
             warc_headers_dict={"WARC-Record-ID": record_id("request", page), "WARC-Date": date})
-        self.writer.write_request_response_pair(request, response)
+        self.writer.write_request_response_pair(request_record, response)
         self.result.requests += 1
 
     def _revisit(self, page: RawPage, date: str, known: tuple[str, str, str, str]):
@@ -438,6 +441,9 @@ class CaptureReader:
         if record.type not in ("response", "revisit"):
             self.counts.other[record.type] += 1
             return None
+        digest = record.warc_headers.get("WARC-Payload-Digest")
+        if record.type == "response" and digest:        # any response can be a revisit's original
+            self.by_digest.setdefault(digest, (path, offset))
         why = skip_reason(record.url, record.status, self.network)
         if why:
             self.counts.skip(why)
@@ -448,10 +454,6 @@ class CaptureReader:
             if body is None:
                 self.counts.skip("revisit_without_original")
                 return None
-        else:
-            digest = record.warc_headers.get("WARC-Payload-Digest")
-            if digest:
-                self.by_digest.setdefault(digest, (path, offset))
         headers = capture_headers(record.headers)
         if headers is None:
             self.counts.skip("content_encoding")

@@ -26,8 +26,12 @@ pytestmark = pytest.mark.e2e
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("warc")
     db = root / "crawl.db"
-    first = archiver("crawl", "--db", str(db), "--replica")
+    live = root / "live"
+    first = archiver("crawl", "--db", str(db), "--replica", "-s", f"ARCHIVER_WARC_DIR={live}")
     assert first.returncode == 0, first.stdout + first.stderr
+    t1 = root / "t1.db"                  # the archive as the first crawl left it
+    with sqlite3.connect(db) as src, sqlite3.connect(t1) as dst:
+        src.backup(dst)
     # t2 breaks one site's list page on purpose (fixtures/README.md): an unhealthy run, exit 1.
     second = archiver("crawl", "--db", str(db), "--replica", "--state", "t2", "--full")
     assert second.returncode in (0, 1) and ") finished in" in second.stdout, second.stdout + second.stderr
@@ -39,7 +43,7 @@ def built(tmp_path_factory):
     first = archiver("warc", "import", str(warc), "--db", str(imported))
     after_first = counts(imported)
     again = archiver("warc", "import", str(warc), "--db", str(imported))
-    return {"root": root, "db": db, "warc": warc, "exports": exports, "imported": imported, "first": first,
+    return {"root": root, "db": db, "t1": t1, "live": live, "warc": warc, "exports": exports, "imported": imported, "first": first,
             "again": again, "after_first": after_first, "after_again": counts(imported)}
 
 
@@ -260,3 +264,27 @@ def test_a_corrupt_record_is_counted_and_every_other_record_imported(built, tmp_
     assert counts(db)["raw_pages"] == counts(built["db"])["raw_pages"] - 1
     assert SEED not in {u for (u,) in rows(db, "raw_pages", ("url",))}
     no_half_imported_page(built["db"], db)
+
+
+# --------------------------------------------------------------------------- a crawl writing its WARC
+def test_a_crawl_with_archiver_warc_dir_writes_a_valid_warc_and_its_index(built):
+    warcs = sorted(built["live"].glob("crawl-*.warc.gz"))
+    assert len(warcs) == 1 and warcs[0].with_name(warcs[0].name.replace(".warc.gz", ".cdxj")).stat().st_size > 0
+    done = subprocess.run([warcio_cli(), "check", str(warcs[0])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    recs = records(warcs[0])
+    requests = [r for r in recs if r["type"] == "request"]
+    assert all(r["headers"].get("User-Agent", "").startswith("chinalco-archive") for r in requests)
+    assert any(r["type"] == "response" and r["warc"]["WARC-Target-URI"].endswith("/robots.txt") for r in recs)
+
+
+def test_the_crawls_own_warc_imports_as_the_same_archive(built, tmp_path):
+    warc = next(built["live"].glob("crawl-*.warc.gz"))
+    db = tmp_path / "from-crawl-warc.db"
+    done = archiver("warc", "import", str(warc), "--db", str(db))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for table, columns in (("articles", ARTICLE_COLUMNS), ("sightings", SIGHTING_COLUMNS)):
+        assert rows(db, table, columns) == rows(built["t1"], table, columns), table
+    # failures that had a response (not the timeout, not the page robots.txt forbids)
+    assert rows(db, "failures", ("url", "kind", "status")) == \
+        rows(built["t1"], "failures", ("url", "kind", "status"), "where status is not null")
