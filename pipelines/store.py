@@ -207,8 +207,8 @@ class StorePipeline:
                 self._count(item.site, "extraction_failures")
         elif isinstance(item, Found):
             new = self.state.record_found(item, now=now, run_id=self.run_id)
-            self.stats.inc_value(f"archiver/discovery/{item.kind}s_walked")
-            if not item.in_registry:
+            self.stats.inc_value(f"archiver/discovery/{item.kind}s_walked/{item.status}")
+            if not item.in_registry and item.status in ("ok", "unchanged"):     # walked and holding articles
                 self.stats.inc_value(f"archiver/discovery/{item.kind}s_not_in_registry")
                 if new:
                     self.stats.inc_value(f"archiver/discovery/{item.kind}s_new")
