@@ -14,6 +14,15 @@
 """
 NAME = "0007_discovery"
 
+REVIEW_QUEUE = """
+create view review_queue as
+select id, site, url, canonical_url, title, published_at, quality, quality_score,
+       quality_flags as flags, extraction_status, extraction_reason, first_seen, last_seen
+from articles
+where quality is not null and quality != 'good'
+order by coalesce(published_at, first_seen) desc, first_seen desc
+"""
+
 
 def up(db):
     db["network_sites"].create({
@@ -35,3 +44,6 @@ def up(db):
             articles.add_column(name, str)
     if "discovered" not in set(db["crawl_runs"].columns_dict):
         db["crawl_runs"].add_column("discovered", str)
+    # the review queue says why an article is there when the last resort read it
+    db.execute("drop view if exists review_queue")
+    db.execute(REVIEW_QUEUE)
