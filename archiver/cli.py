@@ -124,7 +124,7 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     from archiver.health import HealthReport, assess
     from archiver.sites import load_network
 
-    network = load_network()
+    network = load_network((sets or {}).get("ARCHIVER_REGISTRY") or None)
     for s in sites:
         network.site(s)        # KeyError listing the known ids
     settings = get_project_settings()
@@ -202,12 +202,14 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", default=None, help="Write Scrapy's log here instead of stderr.")
 @click.option("-s", "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy/archiver setting.")
+@click.option("--registry", "registry", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Site registry TOML (default: the bundled archiver/sites/network.toml). Setting ARCHIVER_REGISTRY.")
 @click.option("--registry-only", is_flag=True,
               help="No discovery: walk only the channels and start URLs the site registry lists "
                    "(setting ARCHIVER_DISCOVERY=False).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
 def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
-          sets, quiet, registry_only):
+          sets, quiet, registry, registry_only):
     """Crawl the network's news channels into the archive.
 
     Discovery: besides the registry's channels, the crawl walks the channels and member sites it
@@ -232,6 +234,8 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
         overrides["ARCHIVER_REVALIDATE"] = revalidate
     if registry_only:
         overrides["ARCHIVER_DISCOVERY"] = "False"
+    if registry:
+        overrides["ARCHIVER_REGISTRY"] = str(Path(registry).resolve())
     try:
         report, stats = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
                                   loglevel=loglevel.upper(), log_file=log_file, sets=overrides, quiet=quiet,

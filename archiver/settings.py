@@ -60,6 +60,7 @@ REMOTE_CONTROL_ENABLED = False
 # ---------------------------------------------------------------- archive
 ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
+ARCHIVER_REGISTRY = ""                   # a site registry TOML; empty = the bundled archiver/sites/network.toml
 ARCHIVER_MAX_LIST_PAGES = 200            # per channel walk; a safety stop for runaway pagers (reported)
 # Discovery (archiver/discovery.py): channels and member sites beyond the registry, found on
 # homepages, menus, landing pages and article URLs. `archiver crawl --registry-only` = False.

@@ -75,6 +75,7 @@ class NetworkSpider(scrapy.Spider):
     def __init__(self, sites: str | None = None, registry: str | None = None, mode: str | None = None,
                  *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self._registry_arg = registry
         self.network = load_network(registry)
         self._sites_arg = sites
         self._mode_arg = mode
@@ -93,6 +94,8 @@ class NetworkSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
+        if not spider._registry_arg and s.get("ARCHIVER_REGISTRY"):
+            spider.network = load_network(s.get("ARCHIVER_REGISTRY"))
         if not spider._sites_arg:
             spider._sites_arg = s.get("ARCHIVER_SITES") or None
         spider.max_list_pages = s.getint("ARCHIVER_MAX_LIST_PAGES", 200)
