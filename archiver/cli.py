@@ -57,6 +57,7 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
         f"  failures        {c['failures']}" + (f" ({fail_detail})" if fail_detail else ""),
         f"  link entries    {c['link_entries']} (files, WeChat posts, other hosts)",
     ]
+    lines.append(discovery_line(getattr(report, "discovered", None) or {}, stats))
     for site, sc in (getattr(report, "sites", None) or {}).items():
         failed = f" ({sc['list_failures']} failed)" if sc["list_failures"] else ""
         lines.append(
@@ -76,6 +77,23 @@ def summary_text(stats: dict, report, db: str, elapsed: float) -> str:
     for w in getattr(report, "warnings", None) or []:
         lines.append(f"  warning         {w}")
     return "\n".join(lines)
+
+
+def discovery_line(d: dict, stats: dict) -> str:
+    """"discovered       2 channels and 1 site not in the registry (1 channel new) …"."""
+    if not stats.get("archiver/discovery/enabled", 1):
+        return "  discovery       off (--registry-only): registered channels only"
+    ch, st = d.get("channels_not_in_registry", 0), d.get("sites_not_in_registry", 0)
+    text = (f"  discovered      {ch} channel{'s' if ch != 1 else ''} and {st} site{'s' if st != 1 else ''} "
+            f"not in the registry")
+    new = [f"{d[k]} {k.split('_')[0][:-1] if d[k] == 1 else k.split('_')[0]} new this run"
+           for k in ("channels_new", "sites_new") if d.get(k)]
+    if new:
+        text += f" ({', '.join(new)})"
+    misses = d.get("channels_missing", 0) + d.get("channels_without_articles", 0)
+    if misses:
+        text += f"; {misses} linked channel pages missing or without articles"
+    return text
 
 
 def _route_through(proxy_url: str) -> None:
@@ -106,7 +124,7 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     from archiver.health import HealthReport, assess
     from archiver.sites import load_network
 
-    network = load_network()
+    network = load_network((sets or {}).get("ARCHIVER_REGISTRY") or None)
     for s in sites:
         network.site(s)        # KeyError listing the known ids
     settings = get_project_settings()
@@ -184,10 +202,18 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", default=None, help="Write Scrapy's log here instead of stderr.")
 @click.option("-s", "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy/archiver setting.")
+@click.option("--registry", "registry", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Site registry TOML (default: the bundled archiver/sites/network.toml). Setting ARCHIVER_REGISTRY.")
+@click.option("--registry-only", is_flag=True,
+              help="No discovery: walk only the channels and start URLs the site registry lists "
+                   "(setting ARCHIVER_DISCOVERY=False).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
 def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
-          sets, quiet):
+          sets, quiet, registry, registry_only):
     """Crawl the network's news channels into the archive.
+
+    Discovery: besides the registry's channels, the crawl walks the channels and member sites it
+    finds on homepages, menus, landing pages and article URLs (--registry-only: not).
 
     Incremental by default: channels whose first list page is unchanged (304) cost one request,
     only unarchived rows are fetched, archived ones are revalidated when their freshness has run
@@ -206,6 +232,10 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
     overrides = _parse_sets(sets)
     if revalidate:
         overrides["ARCHIVER_REVALIDATE"] = revalidate
+    if registry_only:
+        overrides["ARCHIVER_DISCOVERY"] = "False"
+    if registry:
+        overrides["ARCHIVER_REGISTRY"] = str(Path(registry).resolve())
     try:
         report, stats = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
                                   loglevel=loglevel.upper(), log_file=log_file, sets=overrides, quiet=quiet,

@@ -5,6 +5,7 @@ prints, so a saved page extracts exactly as it did during the crawl.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +14,11 @@ from scrapy.http import Response
 
 from archiver.normalize.dates import url_date
 from archiver.pages.base import PageInput, response_from_bytes
-from archiver.pages.dom import parse_html
-from archiver.pages.layered import LayeredArticlePage
+from archiver.pages.chinalco import FOOTER_LINE
+from archiver.pages.chinalco import _is_chrome as is_chrome
+from archiver.pages.dom import iter_blocks, parse_html, title_tag
+from archiver.pages.generic import strip_title_suffix
+from archiver.pages.layered import MIN_BODY_CHARS, LayeredArticlePage
 from archiver.pages.lists import ListPage
 from archiver.pages.registry import article_page_class
 from archiver.quality import assess
@@ -56,6 +60,8 @@ class Extraction:
     encoding: str | None = None
     encoding_note: str | None = None     # set when the declared charset was wrong
     list_articles: list[str] = field(default_factory=list)       # list pages: article URLs
+    extraction_status: str | None = None  # complete | degraded (an article URL read by the last resort)
+    extraction_reason: str | None = None  # why it is degraded
     quality: str | None = None                                   # good | low | bad (archiver.quality)
     quality_score: float | None = None
     quality_flags: list[str] = field(default_factory=list)
@@ -125,14 +131,38 @@ def extract_page(page: PageInput) -> Extraction:
     ok, why = article.looks_like_article()
     if not ok:
         lst = ListPage(page)
-        if lst.article_links:
+        at_article_url = page.url_info.kind == "article"
+        if lst.article_links and (not at_article_url or _positively_a_list(lst, article)):
             out = _base(page, "list", f"list page with {len(lst.article_links)} article links")
             out.list_articles = lst.article_links
             return out
-        return _base(page, "other", why)
+        if not at_article_url:
+            return _base(page, "other", why)
+        # An article URL is never lost to extraction: archive what the last resort reads.
+        return _degraded(page, article, why)
 
     out = _base(page, "article")
     out.is_article = True
+    out.extraction_status = "complete"
+    _fill(out, article)
+    # No clock here: the future-date check runs again in the crawl with the fetch time.
+    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags}, labels=article.labels,
+                     expects_source=article.on_own_template)
+    out.quality, out.quality_score, out.quality_flags = verdict.quality, verdict.score, verdict.flags
+    return out
+
+
+MIN_LIST_ROWS = 5          # article rows a page at an article URL needs to count as a list page
+
+
+def _positively_a_list(lst: ListPage, article: LayeredArticlePage) -> bool:
+    """A page at an article URL is a list page only on positive evidence: several article rows
+    and no info line of its own."""
+    rows = sum(1 for r in lst.rows if r.kind == "article")
+    return rows >= MIN_LIST_ROWS and article.primary.info_el is None
+
+
+def _fill(out: Extraction, article: LayeredArticlePage) -> None:
     out.family = article.family
     for name, f in article.fields.items():
         if f is None:
@@ -151,11 +181,71 @@ def extract_page(page: PageInput) -> Extraction:
     out.attachments = article.attachments
     out.body_html = article.body_html
     out.language = article.language
-    # No clock here: the future-date check runs again in the crawl with the fetch time.
-    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags}, labels=article.labels,
-                     expects_source=article.on_own_template)
-    out.quality, out.quality_score, out.quality_flags = verdict.quality, verdict.score, verdict.flags
+
+
+MAX_LAST_RESORT_CHARS = 20000
+
+
+def _degraded(page: PageInput, article: LayeredArticlePage, why: str) -> Extraction:
+    """The last resort for a page at an article URL that no layer could read as an article:
+    every field the layers found, then the headline from ``<title>`` without the site's name,
+    the URL date and the page's visible text outside navigation and footer. Flagged
+    ``degraded`` with the reason: it is in the review queue."""
+    out = _base(page, "article")
+    out.is_article = True
+    _fill(out, article)
+    out.extraction_status = "degraded"
+    out.extraction_reason = why or "the page object did not recognise the page"
+    if not out.title:
+        raw = title_tag(page.root)
+        title = strip_title_suffix(raw, article.site_names) if raw else ""
+        if title:
+            out.title = title
+            out.extraction["title"] = {"method": "last-resort:title-tag", "raw": raw}
+    if not out.published_at and out.url_date:
+        out.published_at, out.published_precision, out.published_raw = out.url_date, "day", out.url_date
+        out.extraction["published_at"] = {"method": "last-resort:url", "raw": page.url}
+    if not out.body or len(out.body) < MIN_BODY_CHARS:
+        text = _visible_text_outside_chrome(page)
+        if text and len(text) > len(out.body or ""):
+            out.body = text
+            out.body_html = None
+            out.extraction["body"] = {"method": "last-resort:visible-text", "raw": None}
+    unreadable = _unreadable(f"{out.title or ''} {out.body or ''}")
+    if unreadable:
+        return _base(page, "malformed", f"{why}; no readable text either ({unreadable})")
+    out.family = "last-resort"
+    out.quality, out.quality_score = "bad", 0.0
+    out.quality_flags = ["degraded"] + [f for f in article.layer_flags if f != "degraded"]
     return out
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+_WORD = re.compile(r"[^\W\d_]")        # a letter of any script (CJK included)
+
+
+def _unreadable(text: str) -> str | None:
+    """Why ``text`` is no article text (binary noise, punctuation only), or None."""
+    sample = text[:4000]
+    if len(_WORD.findall(sample)) < 2:
+        return "no words"
+    if len(_CONTROL.findall(sample)) > max(2, len(sample) // 50):
+        return "control characters or undecodable bytes"
+    return None
+
+
+def _visible_text_outside_chrome(page: PageInput) -> str:
+    body = page.root.find("body")
+    lines: list[str] = []
+    size = 0
+    for b in iter_blocks(body if body is not None else page.root, page.url):
+        if not b.text or is_chrome(b.element) or FOOTER_LINE.search(b.text):
+            continue
+        lines.append(b.text)
+        size += len(b.text)
+        if size > MAX_LAST_RESORT_CHARS:
+            break
+    return "\n".join(lines)[:MAX_LAST_RESORT_CHARS]
 
 
 def extract_response(response: Response, network: Network | None = None) -> Extraction:

@@ -84,6 +84,7 @@ class HealthReport:
     warnings: list[str] = field(default_factory=list)
     sites: dict[str, dict] = field(default_factory=dict)
     mode: str = "full"
+    discovered: dict[str, Any] = field(default_factory=dict)     # discovery_from_stats
 
     @property
     def ok(self) -> bool:
@@ -94,7 +95,8 @@ class HealthReport:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "HealthReport":
-        return cls(**{k: d[k] for k in ("status", "counts", "problems", "warnings", "sites", "mode") if k in d})
+        return cls(**{k: d[k] for k in ("status", "counts", "problems", "warnings", "sites", "mode", "discovered")
+                    if k in d})
 
 
 def counts_from_stats(stats: Mapping[str, Any]) -> dict[str, int]:
@@ -114,6 +116,23 @@ def counts_from_stats(stats: Mapping[str, Any]) -> dict[str, int]:
         "failures": g("archiver/failures_stored"),
         "retried": g("archiver/retries/scheduled"),
         "link_entries": g("archiver/link_entries_new") + g("archiver/link_entries_seen"),
+    }
+
+
+def discovery_from_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """What the run found beyond the registry (archiver/discovery.py) and its pager warnings."""
+    g = lambda k: int(stats.get(k, 0) or 0)  # noqa: E731
+    refused = {k.rsplit("/", 1)[-1]: int(v) for k, v in stats.items()
+               if k.startswith("archiver/discovery/refused/")}
+    return {
+        "sites_not_in_registry": g("archiver/discovery/sites_not_in_registry"),
+        "channels_not_in_registry": g("archiver/discovery/channels_not_in_registry"),
+        "sites_new": g("archiver/discovery/sites_new"),
+        "channels_new": g("archiver/discovery/channels_new"),
+        "channels_missing": g("archiver/discovery/channels_missing"),
+        "channels_without_articles": g("archiver/discovery/channels_without_articles"),
+        "refused": refused,
+        "pager_warnings": list(stats.get("archiver/pager/warnings") or []),
     }
 
 
@@ -215,11 +234,18 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None,
         problems += [f"{site}: {f}" for f in found]
         warnings += [f"{site}: {w}" for w in warn]
 
+    discovered = discovery_from_stats(stats)
+    warnings += [f"pager: {w}" for w in discovered["pager_warnings"]]
+    if discovered["refused"]:
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(discovered["refused"].items()))
+        warnings.append(f"discovery: links not followed because a budget ran out ({detail}); "
+                        f"see ARCHIVER_DISCOVERY_* settings")
+
     if finish_reason in ("shutdown", "interrupted"):
         status = "interrupted"
     else:
         status = "ok" if not problems else "unhealthy"
-    return HealthReport(status, counts, problems, warnings, sites, mode)
+    return HealthReport(status, counts, problems, warnings, sites, mode, discovered)
 
 
 def run_columns(report: HealthReport) -> dict[str, Any]:
@@ -231,4 +257,5 @@ def run_columns(report: HealthReport) -> dict[str, Any]:
         "article_pages": c["article_pages"], "articles_revalidated": c["articles_revalidated"],
         "requests": c["requests"], "retried": c["retried"],
         "problems": "\n".join(report.problems + [f"warning: {w}" for w in report.warnings]) or None,
+        "discovered": json.dumps(report.discovered, ensure_ascii=False, sort_keys=True) if report.discovered else None,
     }

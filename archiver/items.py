@@ -88,3 +88,24 @@ class ChannelWalkStarted:
     channel: str | None
     etag: str | None = None
     last_modified: str | None = None
+
+
+# ---------------------------------------------------------------- discovery (issue #10)
+@dataclass
+class Found:
+    """A site or channel the crawl walked, and how it was found (archiver/discovery.py).
+
+    Yielded when its first page answers (200 or 304); the store keeps the first finding (how,
+    where, when) and the last time it was seen.
+    """
+    kind: str                     # site | channel
+    site: str
+    url: str
+    found_by: str                 # registry | navigation | link | archive
+    found_on: str | None = None   # the page that linked it
+    channel: str | None = None
+    label: str | None = None
+    host: str | None = None
+    in_registry: bool = True
+    articles: int | None = None   # article links on its first page (channels)
+    status: str = "ok"            # ok | no_articles | missing | ignored | unchanged (a 304: keep the last)

@@ -50,6 +50,8 @@ FLAGS: dict[str, tuple[float, bool]] = {
     "date_from_fallback": (0.3, False),
     "body_from_fallback": (0.3, False),
     "body_layers_disagree": (0.3, False),
+    # an article URL that no layer read as an article, archived by the last resort (issue #10)
+    "degraded": (1.0, True),
 }
 LAYER_FLAGS = frozenset(f for f in FLAGS if f.endswith(("_from_fallback", "_disagree")))
 # Flags that need the extractor's context (layers, labels, template): kept when assessed again later.

@@ -61,7 +61,14 @@ REMOTE_CONTROL_ENABLED = False
 # ---------------------------------------------------------------- archive
 ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
-ARCHIVER_MAX_LIST_PAGES = 200            # per channel; a safety stop for runaway pagers
+ARCHIVER_REGISTRY = ""                   # a site registry TOML; empty = the bundled archiver/sites/network.toml
+ARCHIVER_MAX_LIST_PAGES = 200            # per channel walk; a safety stop for runaway pagers (reported)
+# Discovery (archiver/discovery.py): channels and member sites beyond the registry, found on
+# homepages, menus, landing pages and article URLs. `archiver crawl --registry-only` = False.
+ARCHIVER_DISCOVERY = True
+ARCHIVER_DISCOVERY_MAX_CHANNELS = 100    # channels walked per site (registered ones count)
+ARCHIVER_DISCOVERY_MAX_SITES = 50        # member sites not in the registry
+ARCHIVER_DISCOVERY_MAX_DEPTH = 4         # discovery hops from a registered channel or a homepage
 ARCHIVER_PROGRESS_INTERVAL = 10.0        # seconds between progress lines (0 = off)
 ARCHIVER_WARC_DIR = ""                   # a folder: the crawl writes every response to a WARC there (#15)
 # The store step commits after this many items or seconds, whichever comes first (a killed crawl

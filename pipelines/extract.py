@@ -33,6 +33,9 @@ class ExtractPipeline(CrawlerPipeline):
         fields = result.to_dict()
         fields["list_title"] = item.list_title
         fields["list_date"] = item.list_date
+        if result.extraction_status == "degraded":
+            self.stats.inc_value("archiver/extract/degraded")
+            spider.logger.warning("degraded extraction of %s: %s", item.url, result.extraction_reason)
         for name, prov in result.extraction.items():
             self.stats.inc_value(f"archiver/extraction/{name}/{prov['method']}")
         return ArticleRecord(fields=fields, page=item)

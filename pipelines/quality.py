@@ -29,8 +29,12 @@ class QualityPipeline(CrawlerPipeline):
         f = item.fields
         verdict = assess(f, now=item.page.fetched_at, earliest=self.earliest)
         f["quality"], f["quality_score"], f["quality_flags"] = verdict.quality, verdict.score, verdict.flags
-        item.quality = {"quality": verdict.quality, "score": verdict.score, "flags": verdict.flags}
+        if f.get("extraction_status") == "degraded":      # read by the last resort: bad, whatever it looks like
+            f["quality"], f["quality_score"] = "bad", 0.0
+            f["quality_flags"] = ["degraded"] + [x for x in verdict.flags if x != "degraded"]
+        quality = f["quality"]
+        item.quality = {"quality": quality, "score": f["quality_score"], "flags": f["quality_flags"]}
         site = f.get("site") or "unknown"
-        self.stats.inc_value(f"archiver/quality/{verdict.quality}")
-        self.stats.inc_value(f"archiver/quality_by_site/{site}/{verdict.quality}")
+        self.stats.inc_value(f"archiver/quality/{quality}")
+        self.stats.inc_value(f"archiver/quality_by_site/{site}/{quality}")
         return item

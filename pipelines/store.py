@@ -38,7 +38,7 @@ from archiver.db.archive import RawResponse
 from archiver.db.crawlstate import CrawlState
 from archiver.health import SiteHistory, assess, extraction_failure, run_columns
 from archiver.incremental import next_retry_at
-from archiver.items import ArticleRecord, ArticleRevalidated, ChannelWalkStarted, Failure, LinkEntry
+from archiver.items import ArticleRecord, ArticleRevalidated, ChannelWalkStarted, Failure, Found, LinkEntry
 
 
 def utc_now() -> str:
@@ -205,6 +205,13 @@ class StorePipeline:
             network = getattr(self.crawler.spider, "network", None)
             if extraction_failure(item.kind, item.url, network):
                 self._count(item.site, "extraction_failures")
+        elif isinstance(item, Found):
+            new = self.state.record_found(item, now=now, run_id=self.run_id)
+            self.stats.inc_value(f"archiver/discovery/{item.kind}s_walked/{item.status}")
+            if not item.in_registry and item.status in ("ok", "unchanged"):     # walked and holding articles
+                self.stats.inc_value(f"archiver/discovery/{item.kind}s_not_in_registry")
+                if new:
+                    self.stats.inc_value(f"archiver/discovery/{item.kind}s_new")
         elif isinstance(item, LinkEntry):
             new = self.archive.record_link_entry(
                 url=item.url, kind=item.kind, title=item.title, list_url=item.list_url, list_date=item.list_date,

@@ -55,8 +55,13 @@ def test_truncated_html_still_extracts_what_is_there():
     assert r.body.split("\n")[0] == SEED.expected["body_first"]
 
 
+def test_tag_soup_with_text_at_an_article_url_is_kept_degraded_not_lost():
+    r = extract(b"<html><body><div><p>unclosed <b>tags <i>everywhere</body>")
+    assert r.is_article and r.extraction_status == "degraded" and r.body == "unclosed tags everywhere"
+    assert r.quality == "bad" and "degraded" in r.quality_flags and r.extraction_reason
+
+
 @pytest.mark.parametrize("body", [
-    b"<html><body><div><p>unclosed <b>tags <i>everywhere</body>",
     b"<<<>>>&&&;;;</div></p></html>",
     b"\x00\x01\x02 binary noise \xff\xfe",
     b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>",

@@ -318,6 +318,15 @@ class FakeReader:
 
     resume: set = set()
 
+    def discovered_channels(self):
+        return []
+
+    def discovered_site_ids(self):
+        return []
+
+    def known_sites(self):
+        return []
+
     def due_failures(self, *a, **k):
         return iter(())
 
@@ -326,8 +335,10 @@ class FakeReader:
 
 
 def make_spider(mode="incremental", reader=None, **settings) -> NetworkSpider:
+    # The incremental policy alone: discovery (tests/test_discovery.py) adds requests of its own.
     crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": ":memory:", "REMOTE_CONTROL_ENABLED": False,
-                                                        "ARCHIVER_MODE": mode, **settings})
+                                                        "ARCHIVER_MODE": mode, "ARCHIVER_DISCOVERY": False,
+                                                        **settings})
     crawler.spider = spider = NetworkSpider.from_crawler(crawler)
     crawler.stats.open_spider()
     spider.reader = reader
@@ -359,7 +370,8 @@ def test_an_incremental_list_page_fetches_new_rows_and_revalidates_archived_ones
     assert fetch[:2] == rows[:2]
     assert set(reval) == {rows[3]} and reval[rows[3]].headers["If-None-Match"] == b'"e3"'
     assert reval[rows[3]].meta["handle_httpstatus_list"] == [304]
-    lists = [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_list]
+    lists = [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_list
+             and r.meta["archiver"]["walk"]]          # the channel's next page (not discovered channels)
     assert lists == ["https://www.chalco.com.cn/xwdt/gsyw/index_1.html"]    # one page at a time
     assert [type(x) for x in out if isinstance(x, ChannelWalkStarted)] == [ChannelWalkStarted]
 
@@ -445,14 +457,25 @@ def test_rows_recorded_as_failures_wait_for_their_retry():
     assert not [r for r in out if isinstance(r, Request) and r.callback == spider.parse_article]
 
 
-def test_a_full_run_requests_every_page_of_the_pager_and_every_row():
+def test_a_full_run_walks_every_page_of_the_pager_and_requests_every_row():
+    """Full runs read the pager one page after the other (verified: archiver/walks.py) to its end."""
     rows = case(CHALCO_LIST).expected["articles"]
     spider = make_spider(mode="full", reader=FakeReader(archived=rows))
-    out = list(spider.parse_list(list_response(CHALCO_LIST)))
-    arts = [r for r in out if isinstance(r, Request) and r.callback == spider.parse_article]
-    assert [r.url for r in arts][:len(rows)] == rows and not any("If-None-Match" in r.headers for r in arts)
-    lists = {r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_list}
-    assert {"https://www.chalco.com.cn/xwdt/gsyw/index_1.html", "https://www.chalco.com.cn/xwdt/gsyw/index_3.html"} <= lists
+    url, walked, articles = CHALCO_LIST, [], []
+    while url:
+        walked.append(url)
+        out = list(spider.parse_list(list_response(url, walk=("w",))))
+        articles += [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_article]
+        assert not any("If-None-Match" in r.headers for r in out if isinstance(r, Request))
+        nxt = [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_list]
+        assert len(nxt) <= 1                                   # one page at a time
+        url = nxt[0] if nxt and nxt[0] not in walked else None
+        if url and not any(c.url == url for c in all_cases()):
+            break                                              # a probe past the last page (404 in the replica)
+    # createPageHTML(4, …): four pages; the last one holds fewer rows, so nothing is probed after it
+    assert walked == [CHALCO_LIST] + [f"https://www.chalco.com.cn/xwdt/gsyw/index_{n}.html" for n in range(1, 4)]
+    expected = [a for u in walked for a in case(u).expected["articles"]]
+    assert articles[:len(rows)] == rows and set(expected) <= set(articles)
 
 
 def test_a_304_list_page_ends_the_channel():

@@ -62,15 +62,28 @@ def test_an_extractor_crash_is_a_failure_not_a_lost_crawl(tmp_path, monkeypatch)
     assert crawler.stats.get_value("archiver/extract/crashed") == 1
 
 
-def test_validate_rejects_an_article_without_body_and_counts_missing_fields(tmp_path):
+def test_validate_keeps_an_article_url_without_body_as_degraded_and_counts_missing_fields(tmp_path):
+    """An article URL the crawl reached is never lost: what is missing makes it degraded (review queue)."""
     crawler = crawler_for(tmp_path)
     rec = ExtractPipeline(crawler).process_item(fetched(SEED))
     rec.fields["body"] = ""
     rec.fields["author"] = None
     out = ValidatePipeline(crawler).process_item(rec)
-    assert isinstance(out, Failure) and "body" in out.reason
+    assert out is rec and out.fields["extraction_status"] == "degraded"
+    assert "body" in out.fields["extraction_reason"] and out.fields["quality"] == "bad"
+    assert "degraded" in out.fields["quality_flags"]
     assert crawler.stats.get_value("archiver/field/body/missing") == 1
     assert crawler.stats.get_value("archiver/field/author/missing") == 1
+    assert crawler.stats.get_value("archiver/validate/degraded") == 1
+
+
+def test_validate_rejects_a_page_off_the_article_grammar_without_body(tmp_path):
+    crawler = crawler_for(tmp_path)
+    rec = ExtractPipeline(crawler).process_item(fetched(SEED))
+    rec.fields["body"] = ""
+    rec.fields["doc_id"] = None          # not a tYYYYMMDD_ID.html URL: no article URL to keep
+    out = ValidatePipeline(crawler).process_item(rec)
+    assert isinstance(out, Failure) and "body" in out.reason
 
 
 def test_dedupe_keeps_an_alias_url_for_the_store_to_record_as_a_sighting(tmp_path):

@@ -82,9 +82,10 @@ def test_a_list_page_without_pager_probes_the_next_index_page():
     spider = make_spider()
     resp = list_response("https://lzly.chinalco.com.cn/xwdt/gsyw/index.html",
                          {"site": "lzly_chinalco_com_cn", "channel": "xwdt/gsyw"})
-    probes = [r for r in spider.parse_list(resp) if isinstance(r, Request) and r.callback == spider.parse_list]
-    assert [r.url for r in probes] == ["https://lzly.chinalco.com.cn/xwdt/gsyw/index_1.html"]
-    assert probes[0].meta["archiver"]["probe"] is True
+    pages = [r for r in spider.parse_list(resp) if isinstance(r, Request) and r.callback == spider.parse_list
+             and r.meta["archiver"]["walk"]]          # the channel's own next page, not discovered channels
+    assert [r.url for r in pages] == ["https://lzly.chinalco.com.cn/xwdt/gsyw/index_1.html"]
+    assert pages[0].meta["archiver"]["probe"] is True
 
 
 def test_articles_of_sites_not_chosen_are_not_followed():

@@ -29,11 +29,11 @@ ARTICLE_COLUMNS = (
     "canonical_url", "url", "site", "site_name", "channel", "channel_label", "breadcrumb", "title", "source",
     "author", "editor", "published_at", "published_precision", "published_raw", "url_date", "doc_id", "language",
     "body", "body_html", "images", "attachments", "extraction", "family", "list_title", "list_date",
-    "quality", "quality_score", "quality_flags", "credits",
+    "quality", "quality_score", "quality_flags", "credits", "extraction_status", "extraction_reason",
 )
 JSON_COLUMNS = {"breadcrumb", "images", "attachments", "extraction", "quality_flags", "credits"}
 # How sure the extraction is (archiver/quality.py): refreshed on every sighting, not a change of the article.
-QUALITY_COLUMNS = ("quality", "quality_score", "quality_flags")
+QUALITY_COLUMNS = ("quality", "quality_score", "quality_flags", "extraction_status", "extraction_reason")
 # What counts as a change of an article (the fields a reader sees).
 CONTENT_FIELDS = ("title", "source", "author", "published_at", "body")
 

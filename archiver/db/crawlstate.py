@@ -113,6 +113,29 @@ class ArchiveReader:
         row = self._one("select started_run_id, completed_run_id from channel_walks where url = ?", [url])
         return bool(row and row[0] is not None and (row[1] is None or row[1] < row[0]))
 
+    def discovered_channels(self) -> list[dict]:
+        """Channels earlier runs found beyond the registry, with what their first page was at
+        the last look (``status``): the ones that held articles are walked again even when nothing
+        links them any more, the missing ones are not asked for again (until a full run)."""
+        if self.db is None or "network_channels" not in self.db.table_names():
+            return []
+        rows = self.db.execute("select site, channel, list_url, label, found_by, found_on, status "
+                               "from network_channels where in_registry = 0 order by id").fetchall()
+        cols = ("site", "channel", "list_url", "label", "found_by", "found_on", "status")
+        return [dict(zip(cols, r)) for r in rows]
+
+    def known_sites(self) -> list[dict]:
+        """Sites earlier runs walked (homepages), with their status at the last look."""
+        if self.db is None or "network_sites" not in self.db.table_names():
+            return []
+        rows = self.db.execute("select site, host, name, found_by, found_on, in_registry, status "
+                               "from network_sites order by site").fetchall()
+        cols = ("site", "host", "name", "found_by", "found_on", "in_registry", "status")
+        return [dict(zip(cols, r)) for r in rows]
+
+    def discovered_site_ids(self) -> list[str]:
+        return [r["site"] for r in self.known_sites() if not r["in_registry"]]
+
     def due_failures(self, site_ids: Iterable[str], *, now: str, max_attempts: int,
                      ignore_backoff: bool = False) -> Iterator[dict]:
         """Open, retryable failures of these sites whose back-off has elapsed.
@@ -144,6 +167,39 @@ class CrawlState:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+
+    def record_found(self, item, *, now: str, run_id: int | None) -> bool:
+        """Keep a site or channel the crawl walked (``archiver.items.Found``): how, where and when it
+        was first found, when it was last seen. True when the archive did not know it yet."""
+        if item.kind == "site":
+            table, key, where = "network_sites", [item.site], "site = ?"
+            row = {"site": item.site, "host": item.host, "name": item.label, "found_by": item.found_by,
+                   "found_on": item.found_on, "in_registry": int(item.in_registry), "status": item.status}
+        else:
+            table, key, where = "network_channels", [item.site, item.channel], "site = ? and channel = ?"
+            row = {"site": item.site, "channel": item.channel, "list_url": item.url, "label": item.label,
+                   "found_by": item.found_by, "found_on": item.found_on, "in_registry": int(item.in_registry),
+                   "articles": item.articles, "status": item.status}
+        known = self.db.execute(f"select 1 from {table} where {where}", key).fetchone()
+        if known:
+            sets = ["last_seen = ?", "last_run_id = ?"]
+            params: list = [now, run_id]
+            if item.kind == "channel" and item.articles is not None:
+                sets.append("articles = ?")
+                params.append(item.articles)
+            if item.status != "unchanged":
+                sets.append("status = ?")
+                params.append(item.status)
+            if item.label:
+                sets.append("label = coalesce(label, ?)" if item.kind == "channel" else "name = coalesce(name, ?)")
+                params.append(item.label)
+            self.db.execute(f"update {table} set {', '.join(sets)} where {where}", params + key)
+            return False
+        if row["status"] == "unchanged":
+            row["status"] = "ok"
+        self.db[table].insert({**row, "first_seen": now, "last_seen": now, "first_run_id": run_id,
+                               "last_run_id": run_id})
+        return True
 
     def save_validators(self, url: str, *, kind: str, headers: Iterable[tuple[str, str]] | None = None,
                         etag: str | None = None, last_modified: str | None = None, now: str,

@@ -15,6 +15,8 @@ import re
 from functools import cached_property
 from urllib.parse import urljoin
 
+from lxml import etree
+
 from archiver.normalize.dates import ParsedDate, find_date, url_date
 from archiver.normalize.infoline import InfoLine, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
@@ -52,6 +54,9 @@ FILE_LINK = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|ofd|zip|rar|wps|txt|7z)(\?|$)"
 CAPTION_HINT = re.compile(r"caption|pic[-_]?(txt|text|desc|title|tit)|img[-_]?(txt|text|desc|title)|tpsm|photo[-_]?desc", re.I)
 TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|--|—|-|–|－)\s*")
 _MAX_INFO_LEN = 320
+_MAX_FIELD_LEN = 40          # one labelled field of the info line (来源：中国铝业报)
+INLINE_TAGS = frozenset({"span", "a", "font", "em", "strong", "b", "i", "label", "small", "u", "time", "cite", "i"})
+_HAS_HEADING = etree.XPath("boolean(.//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)")
 
 
 def _is_chrome(el) -> bool:
@@ -118,7 +123,44 @@ class ChinalcoArticlePage:
                 best = (key, el2, info)
         if best is None:
             return None
-        return best[1], best[2]
+        return self._inline_run(best[1], best[2])
+
+    def _inline_run(self, el, info: InfoLine) -> tuple[object, InfoLine]:
+        """An info line whose fields are separate inline elements straight inside the article's
+        container (``<span>来源：…</span><span>时间：…</span><span>作者：</span>`` next to the
+        headline and the paragraphs): the run of inline siblings around the best field, read as
+        one line. ``info_el`` is then the run's last element (the body follows it) and
+        ``info_first`` its first (the headline precedes it)."""
+        self._info_first = el
+        if el.tag not in INLINE_TAGS:
+            return el, info
+        run = [el]
+        for direction, preceding in (("before", True), ("after", False)):
+            for sib in el.itersiblings(preceding=preceding):
+                if not is_element(sib):
+                    continue                                  # a comment between the fields
+                if sib.tag not in INLINE_TAGS or len(visible_text(sib, limit=_MAX_FIELD_LEN)) > _MAX_FIELD_LEN:
+                    break
+                gap = (sib.tail if preceding else run[-1].tail) or ""
+                if len(gap.strip()) > 20:
+                    break
+                if preceding:
+                    run.insert(0, sib)
+                else:
+                    run.append(sib)
+        if len(run) == 1:
+            return el, info
+        text = "".join(visible_text(e) + ((e.tail or "") if i < len(run) - 1 else "") for i, e in enumerate(run))
+        combined = parse_info_line(text)
+        if len(combined.fields) <= len(info.fields):
+            return el, info
+        self._info_first = run[0]
+        return run[-1], combined
+
+    @cached_property
+    def info_first(self):
+        """The first element of the info line (the headline is before it)."""
+        return getattr(self, "_info_first", None) if self.info else None
 
     def _climb_info(self, el):
         """Climb from a labelled text to the element holding the whole info line."""
@@ -127,12 +169,16 @@ class ChinalcoArticlePage:
         for _ in range(4):
             if node is None or not is_element(node) or node.tag in ("body", "html"):
                 break
+            if node is not el and _HAS_HEADING(node):
+                break               # the headline's container holds more than the info line
             text = visible_text(node, limit=_MAX_INFO_LEN)
             if len(text) > _MAX_INFO_LEN:
                 break
             info = parse_info_line(text)
             date = find_date(info.published) if info.published else None
-            score = (2 if date else 0) + (1 if info.source else 0) + (0.5 if info.author else 0)
+            source_ok = bool(info.source) and len(info.source) <= 40
+            author_ok = bool(info.author) and len(info.author) <= _MAX_FIELD_LEN // 2
+            score = (2 if date else 0) + (1 if source_ok else 0) + (0.5 if author_ok else 0)
             if score and (best is None or score > best[2]):
                 best = (node, info, score)
             node = node.getparent()
@@ -194,7 +240,8 @@ class ChinalcoArticlePage:
             if ch:
                 crumbs.add(ch.label)
         if self.info_el is not None:
-            limit = self._order.get(self.info_el, 0)
+            first = self.info_first if self.info_first is not None else self.info_el
+            limit = self._order.get(first, 0)
             best = None
             for el in self.body_el.iter():
                 if not is_element(el):
@@ -204,14 +251,14 @@ class ChinalcoArticlePage:
                     break
                 if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6") or (
                         el.tag in ("div", "p", "span", "td", "strong", "b", "font") and TITLE_HINT.search(class_id(el))):
-                    if self.info_el in el.iterdescendants():
+                    if first in el.iterdescendants():
                         continue
                     text = clean_line(visible_text(el, sep="\n").replace("\n", " "))
                     if 2 <= len(text) <= 200 and text not in crumbs and not _is_chrome(el):
                         best = (el, text)
             if best:
                 return Field(best[1], "chinalco:heading-before-info", best[1])
-            prev = self._previous_text_block(self.info_el)
+            prev = self._previous_text_block(first)
             if prev and prev not in crumbs:
                 return Field(prev, "chinalco:text-before-info", prev)
         return self._title_from_head()

@@ -21,10 +21,13 @@ from archiver.normalize.text import clean_line
 from .base import PageInput
 from .dom import is_element, visible_text
 
+# createPageHTML([container,] total, current, prefix, ext[, records]): numbers bare or quoted,
+# any spacing, in a script, a comment or the page text (site-network.md §2.5, G1/G2/G5).
 CREATE_PAGE_HTML = re.compile(
-    r"createPageHTML\s*\(\s*(?:['\"][\w-]+['\"]\s*,\s*)?(?P<total>\d+)\s*,\s*(?P<current>\d+)\s*,\s*"
-    r"['\"](?P<prefix>[\w-]+)['\"]\s*,\s*['\"](?P<ext>\w+)['\"]"
+    r"createPageHTML\s*\(\s*(?:['\"][\w-]*['\"]\s*,\s*)?['\"]?\s*(?P<total>\d{1,7})\s*['\"]?\s*,\s*"
+    r"['\"]?\s*(?P<current>\d{1,7})\s*['\"]?\s*,\s*['\"](?P<prefix>[\w-]+)['\"]\s*,\s*['\"](?P<ext>\w+)['\"]"
 )
+MAX_NAV_LINKS = 3000          # links read per page for discovery (a bound on the work per page)
 NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|Next|&gt;|>|›|»)\s*$", re.I)
 LAST_TEXT = re.compile(r"^\s*(尾页|末页|最后一页|Last)\s*$", re.I)
 PAGER_WORDS = re.compile(r"上一页|下一页|尾页|末页|共\s*(?P<total>\d+)\s*页")
@@ -48,6 +51,23 @@ class Pager:
     next_url: str | None = None
     page_urls: list[str] = field(default_factory=list)
 
+    @property
+    def is_last(self) -> bool:
+        """The pager says this page is the last one."""
+        if self.style == "none":
+            return False
+        if self.total is not None:
+            return self.current + 1 >= self.total
+        return self.next_url is None
+
+
+def safe_urljoin(base: str, href: str) -> str | None:
+    """``urljoin``, or None for an href no URL can be made of (``http://[…``: invalid IPv6)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
+
 
 def list_page_url(base_url: str, n: int, prefix: str = "index", ext: str = "html") -> str:
     name = f"{prefix}.{ext}" if n == 0 else f"{prefix}_{n}.{ext}"
@@ -68,7 +88,9 @@ class ListPage:
             href = (a.get("href") or "").strip()
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
                 continue
-            out.append((a, urljoin(self.url, href)))
+            url = safe_urljoin(self.url, href)
+            if url:
+                out.append((a, url))
         return out
 
     @cached_property
@@ -106,8 +128,9 @@ class ListPage:
         for child in container:
             if not is_element(child):
                 continue
-            links = [(a, urljoin(self.url, a.get("href").strip())) for a in child.iter("a")
+            links = [(a, safe_urljoin(self.url, a.get("href").strip())) for a in child.iter("a")
                      if (a.get("href") or "").strip() and not a.get("href").strip().startswith(("#", "javascript:"))]
+            links = [(a, u) for a, u in links if u]
             if not links:
                 continue
             a, url = links[0]
@@ -141,6 +164,42 @@ class ListPage:
                 seen.add(info.canonical_url)
                 urls.append(url)
         return urls
+
+    @cached_property
+    def nav_links(self) -> list[tuple[str, str]]:
+        """Every link of the page with its text, for discovery: anchors, image-map areas and the
+        options of link selects (友情链接 / 成员企业 drop-downs); at most MAX_NAV_LINKS."""
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for a, url in self._anchors:
+            if url not in seen:
+                seen.add(url)
+                out.append((url, clean_line(a.get("title") or visible_text(a, limit=60))[:60]))
+            if len(out) >= MAX_NAV_LINKS:
+                return out
+        for el in self.root.iter("option", "area"):
+            value = (el.get("value") or el.get("href") or "").strip()
+            if not value.lower().startswith(("http://", "https://", "/", "./", "../")):
+                continue
+            url = safe_urljoin(self.url, value)
+            if url and url not in seen:
+                seen.add(url)
+                out.append((url, clean_line(visible_text(el, limit=60) or el.get("alt") or "")[:60]))
+            if len(out) >= MAX_NAV_LINKS:
+                break
+        return out
+
+    def next_candidates(self) -> list[str]:
+        """What the pager names as the page after this one, most trusted first."""
+        pager = self.pager
+        out = [pager.next_url] if pager.next_url else []
+        here = self.network.classify(self.url)
+        current = here.list_page if here.list_page is not None else pager.current
+        for url in pager.page_urls:
+            info = self.network.classify(url)
+            if info.list_page == current + 1 and url not in out:
+                out.append(url)
+        return out
 
     @property
     def link_entries(self) -> list[Row]:
@@ -194,7 +253,7 @@ class ListPage:
         """Total pages when the page shows pager words (上一页/下一页/共N页), else None."""
         body = self.root.find("body")
         for el in (body if body is not None else self.root).iter("div", "p", "span", "td", "ul"):
-            text = visible_text(el)
+            text = visible_text(el, limit=200)
             if len(text) > 200:
                 continue
             m = PAGER_WORDS.search(text)

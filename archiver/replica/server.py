@@ -761,12 +761,13 @@ class ReplicaServer:
         if case is None:
             case = self._not_found(url)
 
+        status = 304 if _not_modified(case, req) else case.status
+        # Logged on arrival, before any delay: a slow case whose client gave up is in the log of the
+        # crawl that asked for it, never in the next one's (a cleared log stays cleared).
+        self._record(req.method, url, status)
         if case.delay > 0:
             if self._stop_event.wait(case.delay):
                 raise _StopServing
-
-        status = 304 if _not_modified(case, req) else case.status
-        self._record(req.method, url, status)
         self._write(stream, req, case, status, keep_alive)
 
     def _write(self, stream: _PlainStream | _TLSStream, req: _Request, case: Case, status: int, keep_alive: bool) -> None:

@@ -44,6 +44,7 @@ class Site:
     extra_start_urls: tuple[str, ...] = ()
     crawl_delay: float | None = None
     encoding: str | None = None
+    discovered: bool = False       # not in the registry: found by the crawl on a network domain
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -90,7 +91,14 @@ class Network:
     excluded_hosts: frozenset[str]
     excluded_path_prefixes: tuple[str, ...]
     wechat_hosts: frozenset[str]
+    # Discovery (README "How the crawler finds what the registry does not list"): any host under
+    # these domains is a member site of the network unless a rule below excludes it.
+    member_domains: tuple[str, ...] = ()
+    excluded_host_re: re.Pattern | None = None      # procurement, recruiting, mail, API hosts by rule
+    excluded_path_re: re.Pattern | None = None      # recruiting / tender channels on news hosts by rule
+    discovered_family: str = "chinalco"
     _by_host: dict[str, list[tuple[str, Site]]] = field(default_factory=dict, repr=False)
+    _discovered: dict[str, Site | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         seen: dict[str, str] = {}
@@ -109,11 +117,34 @@ class Network:
 
     # ---------------------------------------------------------------- lookups
     def site(self, site_id: str) -> Site:
-        for s in self.sites:
+        for s in self.sites + self.discovered_sites:
             if s.id == site_id:
                 return s
         known = ", ".join(s.id for s in self.sites)
         raise KeyError(f"unknown site {site_id!r}; known sites: {known}")
+
+    @property
+    def discovered_sites(self) -> tuple[Site, ...]:
+        """Member sites met during this process's crawl that the registry does not list."""
+        return tuple(s for s in self._discovered.values() if s is not None)
+
+    def is_excluded_host(self, host: str) -> bool:
+        host = host.lower()
+        return host in self.excluded_hosts or bool(self.excluded_host_re and self.excluded_host_re.search(host))
+
+    def member_site(self, host: str) -> Site | None:
+        """The site of a host on a member domain that the registry does not list (created once,
+        named by the id rule), or None when the host is not the network's or is excluded."""
+        host = host.lower().rstrip(".")
+        if host in self._discovered:
+            return self._discovered[host]
+        site = None
+        if (any(host == d or host.endswith("." + d) for d in self.member_domains)
+                and not self.is_excluded_host(host) and _HOST.match(host)):
+            site = Site(id=host_site_id(host), name=host, host=host, family=self.discovered_family,
+                        role="member", discovered=True)
+        self._discovered[host] = site
+        return site
 
     def _match(self, host: str, path: str) -> tuple[Site, str] | None:
         """(site, path with any alias prefix removed) for a host and path."""
@@ -122,7 +153,9 @@ class Network:
                 return site, path
             if path == prefix or path.startswith(prefix + "/"):
                 return site, path[len(prefix):] or "/"
-        return None
+        # Not registered (or a registered host under another path prefix): a member domain's host?
+        site = self.member_site(host) if host else None
+        return (site, path) if site is not None else None
 
     def site_for_url(self, url: str) -> Site | None:
         parts = urlsplit(url)
@@ -160,14 +193,15 @@ class Network:
             return UrlInfo(url, "invalid")
         if host in self.wechat_hosts:
             return UrlInfo(url, "wechat")
-        if host in self.excluded_hosts:
+        if self.is_excluded_host(host):
             return UrlInfo(url, "excluded")
         m = self._match(host, resolve_dot_segments(parts.path))
         if not m:
             return UrlInfo(url, "offsite")
         site, path = m
         canonical = self.canonical_url(url)
-        if any(path.startswith(p) for p in self.excluded_path_prefixes):
+        if any(path.startswith(p) for p in self.excluded_path_prefixes) or (
+                self.excluded_path_re is not None and self.excluded_path_re.search(path)):
             return UrlInfo(url, "excluded", site, canonical)
         ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
         am = self.article_re.match(path)
@@ -186,6 +220,7 @@ class Network:
         return UrlInfo(url, "network", site, canonical)
 
 
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 _INDEX_FILE = re.compile(r"/index\.(?:s?html?|jsp|php|aspx?)$", re.I)
 _SLASHES = re.compile(r"/{2,}")
 # Query parameters that only say how a reader arrived (campaign tags, WeChat/app share links,
@@ -258,9 +293,23 @@ def parse_network(data: dict) -> Network:
             excluded_hosts=frozenset(h.lower() for h in net.get("excluded_hosts", ())),
             excluded_path_prefixes=tuple(net.get("excluded_path_prefixes", ())),
             wechat_hosts=frozenset(h.lower() for h in net.get("wechat_hosts", ())),
+            member_domains=tuple(d.lower().strip(".") for d in net.get("member_domains", ())),
+            excluded_host_re=_compiled(net.get("excluded_host_patterns")),
+            excluded_path_re=_compiled(net.get("excluded_path_patterns")),
+            discovered_family=net.get("discovered_family", "chinalco"),
         )
     except KeyError as e:
         raise RegistryError(f"[network] lacks {e.args[0]}") from None
+
+
+def _compiled(patterns) -> re.Pattern | None:
+    """One regex from a list of alternatives (case-insensitive), or None for an empty list."""
+    if not patterns:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+    except re.error as e:
+        raise RegistryError(f"bad pattern in the registry: {e}") from None
 
 
 @lru_cache(maxsize=8)

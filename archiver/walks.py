@@ -1,0 +1,110 @@
+"""A channel's walk through its list pages: the pager read, then verified against the pages.
+
+A pager is a claim (``createPageHTML(37, 0, …)``, 尾页 → ``index_36.html``, 共37页); what the
+pages hold is the evidence. A walk reads one list page after the other and goes on only while
+a page adds article URLs this walk has not seen, so a pager that points at itself, an
+``index_N.html`` that never 404s or a claim of 10,000 pages costs one extra request, not the
+budget. When the pager's last page is full (as many rows as the first page), the next
+``index_N.html`` is tried anyway: a pager that under-counts loses no page. A walk that ended
+before the pages its pager promised is reported (``warning``), with the channel's URL.
+
+In an incremental run the walk also stops after ``margin`` pages with no unarchived rows
+(:class:`archiver.incremental.ChannelWalk`), unless it resumes a walk a killed run left unfinished.
+
+Pure: the spider feeds it what each page held and asks where to go next.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archiver.incremental import ChannelWalk
+
+STOP_REASONS = {
+    "last_page": "the pager's last page",
+    "no_new_rows": "a page added no article URL not seen in this walk",
+    "archived": "only archived rows (incremental)",
+    "budget": "the list-page budget ran out",
+    "missing_page": "a page the pager named is missing",
+    "no_next": "no next page",
+}
+
+
+@dataclass
+class PagerWalk:
+    entry_url: str
+    incremental: bool = False
+    resume: bool = False
+    margin: int = 1
+    max_pages: int = 200
+    seen: set[str] = field(default_factory=set)           # article URLs seen in this walk
+    requested: set[str] = field(default_factory=set)      # list page URLs requested in this walk
+    pages: int = 0
+    promised: int | None = None                           # most pages a pager reading claimed
+    first_rows: int | None = None
+    stopped: str | None = None
+    failed_page: str | None = None
+    _archived: ChannelWalk = field(default=None)           # type: ignore[assignment]
+
+    def __post_init__(self):
+        self._archived = ChannelWalk(margin=self.margin)
+        self.requested.add(self.entry_url)
+
+    def judge(self, articles: list[str], unarchived: int, promised: int | None) -> bool:
+        """Record one list page (its article URLs, how many are not archived, the pages its pager
+        claims); True when the walk should read the next page."""
+        self.pages += 1
+        if promised:
+            self.promised = max(self.promised or 0, promised)
+        if self.first_rows is None:
+            self.first_rows = len(articles)
+        new = [a for a in articles if a not in self.seen]
+        self.seen.update(new)
+        if self.pages > 1 and not new:
+            self.stopped = "no_new_rows"
+            return False
+        if self.incremental and not self._archived.judge(unarchived) and not self.resume:
+            self.stopped = "archived"
+            return False
+        return True
+
+    def next_page(self, candidates: list[str], probe: str | None, *, last_page: bool, rows: int) -> tuple[str, bool] | None:
+        """(URL, is_probe) of the next list page, or None when the walk ends here.
+
+        ``candidates``: what the pager names as the next page (in order of trust); ``probe``: the
+        ``index_{n+1}.html`` after this page; ``last_page``: the pager says this is the last page.
+        """
+        for url in candidates:
+            if url and url not in self.requested:
+                return self._take(url, False)
+        if probe and probe not in self.requested and (not last_page or (self.first_rows and rows >= self.first_rows)):
+            return self._take(probe, True)
+        self.stopped = self.stopped or ("last_page" if last_page else "no_next")
+        return None
+
+    def _take(self, url: str, probe: bool) -> tuple[str, bool] | None:
+        if len(self.requested) >= self.max_pages:
+            self.stopped = "budget"
+            return None
+        self.requested.add(url)
+        return url, probe
+
+    def missing(self, url: str) -> None:
+        """A page of this walk answered 404 (a probe past the end is not a missing page)."""
+        self.stopped = "missing_page"
+        self.failed_page = url
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped != "budget"
+
+    @property
+    def warning(self) -> str | None:
+        """Set when the walk ended before the pages the pager promised (or ran out of budget)."""
+        if self.stopped == "budget":
+            return (f"pager of {self.entry_url} still had pages after {len(self.requested)} list pages "
+                    f"(ARCHIVER_MAX_LIST_PAGES); the rest was not read")
+        if self.promised and self.pages < self.promised and self.stopped in ("no_new_rows", "missing_page"):
+            where = f" ({self.failed_page})" if self.failed_page else ""
+            return (f"pager of {self.entry_url} promised {self.promised} pages, delivered {self.pages}: "
+                    f"{STOP_REASONS[self.stopped]}{where}")
+        return None
