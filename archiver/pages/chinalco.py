@@ -394,7 +394,9 @@ class ChinalcoArticlePage:
             for b in iter_blocks(container, self.url):
                 if b.text and (ATTACHMENT_LABEL.match(b.text) and len(b.text) < 200 or STOP_LINE.match(b.text)
                                or FOOTER_LINE.search(b.text)):
-                    return out
+                    if out or not STOP_LINE.match(b.text):
+                        return out
+                    continue            # 【打印】【关闭】 beside the info line, before the body
                 if b.text and _is_chrome(b.element) and not b.images:
                     continue
                 out.append(b)
