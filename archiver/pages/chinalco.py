@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from archiver.normalize.dates import ParsedDate, find_date, url_date
-from archiver.normalize.infoline import InfoLine, parse_info_line
+from archiver.normalize.infoline import LABEL_RE, InfoLine, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field, PageInput
@@ -139,8 +139,11 @@ class ChinalcoArticlePage:
             for sib in el.itersiblings(preceding=preceding):
                 if not is_element(sib):
                     continue                                  # a comment between the fields
-                if sib.tag not in INLINE_TAGS or len(visible_text(sib, limit=_MAX_FIELD_LEN)) > _MAX_FIELD_LEN:
+                text = visible_text(sib, limit=_MAX_FIELD_LEN)
+                if sib.tag not in INLINE_TAGS or len(text) > _MAX_FIELD_LEN:
                     break
+                if len(text.strip()) > 2 and not LABEL_RE.search(text):
+                    break                       # not a field (a headline in <strong> before the fields)
                 gap = (sib.tail if preceding else run[-1].tail) or ""
                 if len(gap.strip()) > 20:
                     break
@@ -162,6 +165,17 @@ class ChinalcoArticlePage:
         """The first element of the info line (the headline is before it)."""
         return getattr(self, "_info_first", None) if self.info else None
 
+    @staticmethod
+    def _holds_prose(node, start) -> bool:
+        """``node`` holds a paragraph (beside ``start``) of 30+ characters without an info label."""
+        for p in node.iter("p", "div", "li", "section", "article"):
+            if p is node or p is start or start in p.iterancestors() or p in start.iterancestors():
+                continue
+            text = visible_text(p, limit=200).strip()
+            if len(text) >= 30 and not LABEL_RE.search(text):
+                return True
+        return False
+
     def _climb_info(self, el):
         """Climb from a labelled text to the element holding the whole info line."""
         best = None
@@ -174,6 +188,8 @@ class ChinalcoArticlePage:
             text = visible_text(node, limit=_MAX_INFO_LEN)
             if len(text) > _MAX_INFO_LEN:
                 break
+            if node is not el and self._holds_prose(node, el):
+                break               # a short article's container: its paragraphs are not info fields
             info = parse_info_line(text)
             date = find_date(info.published) if info.published else None
             source_ok = bool(info.source) and len(info.source) <= 40
@@ -256,12 +272,25 @@ class ChinalcoArticlePage:
                     text = clean_line(visible_text(el, sep="\n").replace("\n", " "))
                     if 2 <= len(text) <= 200 and text not in crumbs and not _is_chrome(el):
                         best = (el, text)
+            prev = self._previous_text_block(first)
+            if best and prev and prev != best[1] and prev not in crumbs and self._declared(prev) \
+                    and not self._declared(best[1]):
+                # The text right before the info line (a headline in td>strong) is what <title>
+                # declares; the heading further up is a column heading.
+                return Field(prev, "chinalco:text-before-info", prev)
             if best:
                 return Field(best[1], "chinalco:heading-before-info", best[1])
-            prev = self._previous_text_block(first)
             if prev and prev not in crumbs:
                 return Field(prev, "chinalco:text-before-info", prev)
         return self._title_from_head()
+
+    def _declared(self, text: str) -> bool:
+        """``text`` is in the page's <title> (or its og/ArticleTitle meta)."""
+        squash = lambda t: re.sub(r"\s+", "", t or "")  # noqa: E731
+        declared = squash(title_tag(self.root)) + "\n" + squash(
+            meta_content(self.root, "ArticleTitle", "og:title", "twitter:title") or "")
+        t = squash(text)
+        return len(t) >= 4 and t in declared
 
     def _previous_text_block(self, el) -> str | None:
         node = el
@@ -365,7 +394,9 @@ class ChinalcoArticlePage:
             for b in iter_blocks(container, self.url):
                 if b.text and (ATTACHMENT_LABEL.match(b.text) and len(b.text) < 200 or STOP_LINE.match(b.text)
                                or FOOTER_LINE.search(b.text)):
-                    return out
+                    if out or not STOP_LINE.match(b.text):
+                        return out
+                    continue            # 【打印】【关闭】 beside the info line, before the body
                 if b.text and _is_chrome(b.element) and not b.images:
                     continue
                 out.append(b)

@@ -30,6 +30,7 @@ CREATE_PAGE_HTML = re.compile(
 MAX_NAV_LINKS = 3000          # links read per page for discovery (a bound on the work per page)
 NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|Next|&gt;|>|›|»)\s*$", re.I)
 LAST_TEXT = re.compile(r"^\s*(尾页|末页|最后一页|Last)\s*$", re.I)
+TOTAL_PAGES = re.compile(r"共\s*(?P<total>\d+)\s*页")
 PAGER_WORDS = re.compile(r"上一页|下一页|尾页|末页|共\s*(?P<total>\d+)\s*页")
 ROW_TAGS = ("li", "tr", "dd", "dt", "p", "div")
 
@@ -225,7 +226,11 @@ class ListPage:
         for a, url in self._anchors:
             text = clean_line(visible_text(a))
             linfo = self.network.classify(url)
-            if linfo.kind != "list" or linfo.site != info.site or linfo.canonical_url == here:
+            if linfo.kind != "list" or linfo.site != info.site:
+                continue
+            if linfo.canonical_url == here:          # 尾页 on the last page points at the page itself
+                if LAST_TEXT.match(text) and linfo.channel == info.channel and linfo.list_page is not None:
+                    last_n = linfo.list_page
                 continue
             same_channel = linfo.channel == info.channel
             if NEXT_TEXT.match(text):
@@ -241,6 +246,8 @@ class ListPage:
                 if u not in page_urls:
                     page_urls.append(u)
         total = (last_n + 1) if last_n is not None else None
+        if total is None and (next_url or page_urls):
+            total = self._pager_words(counted_only=True)          # 共N页 beside the links
         if next_url or page_urls:
             return Pager("static", current, total, next_url, page_urls)
         # Pager markup with nothing to follow: a single page, or the last page.
@@ -249,14 +256,17 @@ class ListPage:
             return Pager("static", current, total or words, None, [])
         return Pager("none", current)
 
-    def _pager_words(self) -> int | None:
-        """Total pages when the page shows pager words (上一页/下一页/共N页), else None."""
+    def _pager_words(self, counted_only: bool = False) -> int | None:
+        """Total pages when the page shows pager words (上一页/下一页/共N页), else None
+        (``counted_only``: only a 共N页 count)."""
         body = self.root.find("body")
         for el in (body if body is not None else self.root).iter("div", "p", "span", "td", "ul"):
             text = visible_text(el, limit=200)
             if len(text) > 200:
                 continue
             m = PAGER_WORDS.search(text)
+            if m and counted_only:
+                m = TOTAL_PAGES.search(text)
             if m:
                 return int(m["total"]) if m["total"] else 1
         return None

@@ -1,0 +1,1 @@
+"""Benchmarks and their corpora (development tooling; not part of the installed package)."""
