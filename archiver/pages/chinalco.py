@@ -47,7 +47,7 @@ BREADCRUMB_SPLIT = re.compile(r"\s*(?:>|＞|»|›|→|&gt;)\s*")
 ATTACHMENT_LABEL = re.compile(r"^\s*((相关)?附\s*件\s*(\d+)?|Attachments?|Annex(es)?|Download)\s*[:：]?", re.I)
 STOP_LINE = re.compile(r"^\s*(上一篇|下一篇|上一条|下一条|上篇|下篇|相关(新闻|文章|阅读|链接)|"
                        r"【?\s*(打印|关闭|打印本页|关闭窗口|返回顶部|收藏|纠错)\s*】?$|分享到|扫一扫|"
-                       r"Previous\s*[:：]|Next\s*[:：]|Related)", re.I)
+                       r"Previous\s*[:：]|Next\s*[:：]|Related|(?:【[^】]{0,12}】\s*)+$)", re.I)   # 【打印】【关闭】…
 FOOTER_LINE = re.compile(r"版权所有|ICP备|ICP证|公网安备|Copyright\s*©|All Rights Reserved|技术支持[:：]", re.I)
 EDITOR_LINE = re.compile(r"^\s*[（(]?\s*(责任编辑|责编|编辑|审核|审校|校对|Editor)\s*[:：]\s*(?P<name>[^）)]{1,30})[）)]?\s*$")
 FILE_LINK = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|ofd|zip|rar|wps|txt|7z)(\?|$)", re.I)

@@ -70,7 +70,7 @@ PUNCT = re.compile(r"[，。！？；：、,.!?;:“”「」『』（）()]")
 BOILERPLATE = re.compile(
     r"版权所有|ICP备|ICP证|公网安备|Copyright|©|All Rights Reserved|^\s*(上一篇|下一篇|上一条|下一条|相关(新闻|文章|阅读|链接))|"
     r"分享到|扫一扫|打印本页|关闭窗口|返回顶部|^\s*【?\s*(打印|关闭|收藏|纠错)\s*】?\s*$|免责声明|版权声明|"
-    r"违法和不良信息|举报电话|客户端下载", re.I)
+    r"违法和不良信息|举报电话|客户端下载|^\s*(?:【[^】]{0,12}】\s*)+$", re.I)      # 【打印】【关闭】【字号：大 中 小】
 # Disclaimers that platforms append to every article (any length).
 DISCLAIMER = re.compile(r"^\s*(特别|郑重)?(声明|免责声明|版权声明)\s*[:：]|以上内容.{0,30}(上传|发布)|仅代表(作者|其)(本人)?(个人)?观点|"
                         r"不代表本(站|网|平台)|^\s*Notice: The content above", re.I)
