@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from urllib.parse import urljoin
+
 
 from archiver.normalize.dates import find_date
 from archiver.normalize.infoline import LABEL_RE, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field
-from .dom import BLOCK_TAGS, SKIP_TAGS, title_tag
+from .dom import BLOCK_TAGS, SKIP_TAGS, safe_urljoin, title_tag
 
 BLOCKS = BLOCK_TAGS | {"td", "th"}
 # Not rendered as text. <button> is walked: lxml's HTML4 parser can leave a whole page inside an
@@ -581,7 +581,7 @@ class GenericArticlePage:
         """Images of the body in order; a caption block (figcaption, class "caption") names the image before it."""
         out: list[dict] = []
         for b in self.body_blocks:
-            b.images = [urljoin(self.url, src) for src in b.images]
+            b.images = [u for u in (safe_urljoin(self.url, src) for src in b.images) if u]
             for src in b.images:
                 out.append({"src": src, "caption": None})
             if b.hinted == "caption" and b.text and out and out[-1]["caption"] is None:
@@ -822,7 +822,7 @@ class GenericArticlePage:
         from .sanitize import blocks_to_html
         images = self.images                 # resolves the blocks' image URLs first
         for b in self.body_blocks:
-            b.links = [(urljoin(self.url, href), text) for href, text in b.links]
+            b.links = [(u, text) for u, text in ((safe_urljoin(self.url, href), text) for href, text in b.links) if u]
         return blocks_to_html(self.body_blocks, images)
 
     @property
