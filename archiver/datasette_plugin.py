@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import html
 import sqlite3
+import urllib.parse
+from pathlib import Path
 
 import markupsafe
 from datasette import hookimpl
@@ -33,16 +35,8 @@ PLUGIN = "chinalco_archive"
 FTS_TABLE = "articles_fts"
 BODY_COLUMNS = {"body", "body_html"}
 CSS_PATH = "/-/chinalco-archive.css"
-CSS = """
-.zh-body { max-height: 14em; overflow: auto; min-width: 24em; max-width: 48em; line-height: 1.6;
-           border-left: 3px solid #ddd; padding: 0 0.6em; }
-.zh-body p { margin: 0 0 0.5em 0; }
-.zh-body img { max-width: 100%; height: auto; }
-body.row .zh-body { max-height: none; }
-dl.column-descriptions { column-count: 2; column-gap: 2em; font-size: 0.85em; max-height: 9em; overflow: auto;
-                         border: 1px solid #eee; padding: 0.3em 0.6em; }
-dl.column-descriptions dt, dl.column-descriptions dd { break-inside: avoid; }
-"""
+STATIC = Path(__file__).with_name("static")
+CSS = (STATIC / "archive.css").read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- which databases
@@ -132,6 +126,78 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def extra_css_urls(datasette):
     return [{"url": datasette.urls.path(CSS_PATH)}] if _archive_databases(datasette) else []
+
+
+# ----------------------------------------------------------------------------- templates
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Put archiver/templates after a --template-dir and before Datasette's own templates.
+
+    (Datasette finds a plugin's templates only next to a plugin *package*; this plugin is a module.)
+    """
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    loader = env.loader
+    first = loader.loaders[0] if isinstance(loader, ChoiceLoader) and loader.loaders else None
+    if isinstance(first, FileSystemLoader):
+        if str(TEMPLATES) not in first.searchpath:
+            first.searchpath.insert(len(first.searchpath) - 1, str(TEMPLATES))
+    else:
+        env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), loader])
+
+
+# ----------------------------------------------------------------------------- article page
+ARCHIVED_PATH = "/-/archived/{database}/{raw_id}"
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    """The article page's data (``zh_article``), for a row of ``articles`` in an archive."""
+    if view_name != "row" or table != "articles" or request is None:
+        return {}
+
+    async def inner():
+        if database not in _archive_databases(datasette) or request.args.get("_fields") == "all":
+            return {"zh_article": None}
+        pks = (request.url_vars or {}).get("pks") or ""
+        try:
+            article_id = int(urllib.parse.unquote(pks))
+        except ValueError:
+            return {"zh_article": None}
+        from archiver.research.article import page_data
+
+        data = await datasette.get_database(database).execute_fn(lambda conn: page_data(conn, article_id))
+        if data is None:
+            return {"zh_article": None}
+        raw = data.get("raw_page")
+        url = (datasette.urls.path(ARCHIVED_PATH.format(database=urllib.parse.quote(database), raw_id=raw["id"]))
+               if raw else None)
+        return {"zh_article": data, "zh_archived_url": url}
+
+    return inner
+
+
+async def _archived_view(datasette, request):
+    """The raw archived response, served so that nothing in it can run or fetch anything."""
+    from datasette.utils.asgi import Response
+
+    from archiver.research.article import ARCHIVED_COPY_CSP, raw_page_body
+
+    database = request.url_vars["database"]
+    if database not in _archive_databases(datasette):
+        return Response.text("not an archive", status=404)
+    raw_id = int(request.url_vars["raw_id"])
+    found = await datasette.get_database(database).execute_fn(lambda conn: raw_page_body(conn, raw_id))
+    if found is None:
+        return Response.text("no such archived page", status=404)
+    body, charset = found
+    return Response(body, status=200, content_type=f"text/html; charset={charset}",
+                    headers={"Content-Security-Policy": ARCHIVED_COPY_CSP, "X-Content-Type-Options": "nosniff",
+                             "Referrer-Policy": "no-referrer", "X-Frame-Options": "SAMEORIGIN",
+                             "Cache-Control": "private, max-age=3600"})
 
 
 # ----------------------------------------------------------------------------- year facet
@@ -254,7 +320,8 @@ async def _css_view():
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/report$", _report_view), (r"^/-/chinalco-archive\.css$", _css_view)]
+    return [(r"^/-/report$", _report_view), (r"^/-/chinalco-archive\.css$", _css_view),
+            (r"^/-/archived/(?P<database>[^/]+)/(?P<raw_id>[0-9]+)$", _archived_view)]
 
 
 @hookimpl

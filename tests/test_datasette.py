@@ -179,7 +179,7 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
 def test_bodies_render_as_text_and_archived_html_is_sanitised(archive):
     ds = _ds(archive["db"])
     for article in (archive["raw_html"], archive["hostile"]):
-        page = get(ds, f"/archive/articles/{article}").text
+        page = get(ds, f"/archive/articles/{article}?_fields=all").text      # Datasette's own row page
         bodies = page.split('class="zh-body"')[1:]
         assert len(bodies) == 2, "body and body_html are both rendered"
         for chunk in bodies:
@@ -187,10 +187,13 @@ def test_bodies_render_as_text_and_archived_html_is_sanitised(archive):
             assert "<script" not in chunk.lower() and "onerror" not in chunk.lower()
             assert "onclick" not in chunk.lower() and "javascript:" not in chunk.lower()
             assert "<iframe" not in chunk.lower() and "<svg" not in chunk.lower()
-    page = get(ds, f"/archive/articles/{archive['hostile']}").text
+    page = get(ds, f"/archive/articles/{archive['hostile']}?_fields=all").text
     assert "&lt;script&gt;window.__pwned=" in page               # text that looks like markup stays text
-    seed_page = get(ds, f"/archive/articles/{archive['seed_id']}").text
+    seed_page = get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text
     assert "<p>2月7日,公司召开二届五次职工代表大会。" in seed_page       # one <p> per paragraph
+    reading = get(ds, f"/archive/articles/{archive['hostile']}").text         # the article page
+    assert "<script>window.__pwned" not in reading and 'onerror="window' not in reading
+    assert "&lt;script&gt;window.__pwned=" in reading
     table = get(ds, "/archive/articles").text
     assert "<script>window.__pwned" not in table and 'onerror="window' not in table
 
@@ -305,3 +308,74 @@ def test_plain_datasette_opens_the_archive_and_can_still_search(archive):
     assert {"search", "contains", "index"} <= set(out["help"])
     assert archive["seed_id"] in out["pasted"]      # the SQL from search_help, pasted into the SQL editor
     assert sorted(out["contains"]) == sorted(out["pasted"])   # the column filter finds the same articles
+
+
+# ----------------------------------------------------------------------------- the article page
+def _archive_with_history(archive, tmp_path) -> Path:
+    """The test archive plus a second sighting, a revision and a near-duplicate of the seed."""
+    db = tmp_path / "archive.db"
+    shutil.copy(archive["db"], db)
+    conn = open_db(db).conn
+    _apply_agreed_schema(conn)
+    seed = archive["seed_id"]
+    body = conn.execute("select body from articles where id = ?", [seed]).fetchone()[0]
+    old = body.replace("二届五次职工代表大会", "二届四次职工代表大会", 1) + "\n这一段后来删掉了。"
+    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, source, published_at, "
+                 "is_primary, first_seen, last_seen) values (?, 'https://www.chalco.com.cn/xwdt/gsyw/t1.html', "
+                 "'https://www.chalco.com.cn/xwdt/gsyw/t1.html', 'chalco_com_cn', 'xwdt/gsyw', '转载标题', '中铝股份', "
+                 "'2026-02-09', 0, '2026-02-10', '2026-02-10')", [seed])
+    conn.execute("insert into revisions (article_id, url, superseded_at, captured_at, title, source, published_at, body) "
+                 "select id, url, '2026-02-20', '2026-02-08', '旧标题', source, published_at, ? from articles "
+                 "where id = ?", [old, seed])
+    conn.execute("insert into near_duplicates (article_id_a, article_id_b, similarity, method, created_at) "
+                 "values (?, ?, 0.87, 'minhash', '2026')", [seed, archive["hostile"]])
+    conn.commit()
+    conn.close()
+    return db
+
+
+def test_article_page_is_made_for_reading(archive, tmp_path):
+    db = _archive_with_history(archive, tmp_path)
+    ds = _ds(db)
+    resp = get(ds, f"/archive/articles/{archive['seed_id']}")
+    assert resp.status_code == 200
+    page = resp.text
+    assert '<h1 class="zh-headline">奋楫争先开新局' in page
+    assert "来源：走进兰铝" in page and '<time datetime="2026-02-07">2026-02-07</time>' in page and "(日 day)" in page
+    assert "<p>2月7日,公司召开二届五次职工代表大会。" in page                  # paragraphs, first one first
+    assert "兰州铝业有限公司</a> › <span>新闻动态</span> › <span>公司要闻</span>" in page   # site and breadcrumb
+    assert 'href="https://lzly.chinalco.com.cn/' in page and "原文 Original page" in page
+    # where else it ran, with its own 来源 and date
+    assert "中铝股份" in page and "2026-02-09" in page and "转载标题" in page
+    # how it changed: headline and body diff, character by character
+    assert "<del>旧标题</del>" in page and "<del>四</del><ins>五</ins>" in page and "<del>这一段后来删掉了。</del>" in page
+    # near-duplicates with their scores, linked
+    assert "0.87" in page and f'href="/archive/articles/{archive["hostile"]}"' in page
+    # extraction details collapsed; pictures listed, not loaded from the publisher
+    assert '<details class="zh-extraction">' in page and "chinalco:heading-before-info" in page
+    assert "W020260209399596239439.jpg" in page and "<img" not in page.split('class="zh-article"')[1]
+    # the archived copy: a sandboxed frame that allows nothing
+    frame = page.split("<iframe")[1].split(">")[0]
+    assert 'sandbox=""' in frame and "data-src=\"/-/archived/archive/" in frame
+    assert "Datasette" in get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text   # every column
+    assert "zh-headline" not in get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text
+
+
+def test_article_page_on_an_archive_without_dedup_tables(archive):
+    page = get(_ds(archive["db"]), f"/archive/articles/{archive['raw_html']}").text
+    assert '<h1 class="zh-headline">未净化正文测试</h1>' in page
+    assert "<script>window.__pwned" not in page and "onclick" not in page
+
+
+def test_archived_copy_is_served_with_no_script_and_no_network(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, f"/archive/articles/{archive['hostile']}").text
+    url = page.split('data-src="')[1].split('"')[0]
+    resp = get(ds, url)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    for directive in ("default-src 'none'", "sandbox", "form-action 'none'", "img-src data:"):
+        assert directive in csp
+    assert "script-src" not in csp and "'unsafe-inline'" not in csp.replace("style-src 'unsafe-inline'", "")
+    assert "<script>window.__pwned" in resp.text            # what the crawler saw, unchanged
+    assert get(ds, "/-/archived/archive/999999").status_code == 404
