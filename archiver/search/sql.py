@@ -47,7 +47,7 @@ select
       || '【' || substr(body, at, length(term)) || '】'
       || substr(body, at + length(term), {EXCERPT_AFTER}) || '…'
     else substr(body, 1, {EXCERPT_BEFORE + EXCERPT_AFTER}) || '…' end, char(10), ' ') as excerpt,
-  -fts_rank as relevance,
+  round(100.0 * fts_rank / nullif(min(fts_rank) over (), 0), 1) as relevance,
   url
 from found
 order by fts_rank, id desc"""
@@ -84,8 +84,8 @@ def help_rows() -> list[dict]:
         {"key": "search", "title_zh": "中文全文检索（按相关度排序）", "title_en": "Chinese full-text search, ranked",
          "how": ("Datasette without this project's plugin: open the database page, paste `sql` into the SQL "
                  "editor, press Run, type the words into the q box that appears (e.g. 兰铝, 职工代表大会, "
-                 "2026年, 兰州铝业 职代会) and Run again. Terms separated by spaces must all occur; "
-                 "\"quoted text\" is one term. With `archiver serve` the same query is the canned query "
+                 "2026年, 兰州铝业 职代会) and Run again. Words separated by spaces must all occur; "
+                 "\"quoted text\" is one word; 兰铝 OR 中铝 finds either; -中铝 (or NOT 中铝) excludes a word. With `archiver serve` the same query is the canned query "
                  "`search`. 在SQL编辑器中粘贴sql列的语句并运行，在q框中输入检索词。"),
          "sql": SEARCH_SQL},
         {"key": "search_count", "title_zh": "检索结果按网站计数", "title_en": "Matches per site",
