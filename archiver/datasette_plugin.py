@@ -113,11 +113,29 @@ def safe_body_html(fragment: str) -> str:
     return str(soup)
 
 
-@hookimpl
-def render_cell(value, column, table, database, datasette):
-    if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
+# Columns of query results that hold an article id (``id`` only when the row has a title).
+ARTICLE_ID_COLUMNS = {"article_id", "id_a", "id_b", "article_id_a", "article_id_b", "story_id", "other_id"}
+
+
+def _article_link(row, value, column, database, datasette):
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
+    keys = set(row.keys()) if hasattr(row, "keys") else set()
+    if column in ARTICLE_ID_COLUMNS or (column == "id" and keys & {"title", "story", "current_title"}):
+        href = datasette.urls.row(database, "articles", value)
+        return markupsafe.Markup(f'<a href="{markupsafe.escape(href)}">{value}</a>')
+    return None
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
     if database not in _archive_databases(datasette):
+        return None
+    if table is None:                       # a query's results: article ids become links to the article
+        link = _article_link(row, value, column, database, datasette)
+        if link is not None:
+            return link
+    if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
         return None
     inner = safe_body_html(value) if column == "body_html" else _paragraphs(value)
     return markupsafe.Markup(f'<div class="zh-body" lang="zh">{inner}</div>')
@@ -140,6 +158,11 @@ def prepare_jinja2_environment(env, datasette):
     """
     from jinja2 import ChoiceLoader, FileSystemLoader
 
+    from archiver.search.excerpt import excerpt, mark_brackets
+
+    env.filters["zh_cells"] = lambda row: {c["column"]: c["raw"] for c in row}
+    env.filters["zh_excerpt"] = lambda text, q=None: excerpt(text, q)
+    env.filters["zh_mark"] = lambda text, q=None: mark_brackets(text, q)
     loader = env.loader
     first = loader.loaders[0] if isinstance(loader, ChoiceLoader) and loader.loaders else None
     if isinstance(first, FileSystemLoader):
@@ -153,31 +176,99 @@ def prepare_jinja2_environment(env, datasette):
 ARCHIVED_PATH = "/-/archived/{database}/{raw_id}"
 
 
+# Columns of `articles` too wide or too internal for the table view: hidden there by default (the
+# reader can show each again from its column menu, or drop the ?_nocol= from the URL).
+HIDDEN_COLUMNS = ("body", "body_html", "images", "attachments", "extraction", "breadcrumb", "content_hash",
+                  "raw_page_id", "first_run_id", "last_run_id", "published_raw", "list_title", "list_date",
+                  "doc_id", "family", "credits", "quality_flags", "url_date", "editor", "language", "canonical_url",
+                  "channel", "site", "published_precision", "last_changed")
+# The tables a researcher starts from, on the home and database pages.
+FEATURED = (("articles", "文章 Articles", "every article, newest first; search box and facets"),
+            ("search", "全文检索 Search", "ranked search with excerpts and the shape of the matches"),
+            ("stories", "稿件 Stories", "one row per story, with the sites it ran on"),
+            ("failures", "失败页面 Failures", "pages the crawler could not archive"))
+SEARCH_ARGS = ("_search", "_search_title", "_search_body")
+
+
+def _search_query(request) -> str:
+    for key in SEARCH_ARGS:
+        if request.args.get(key):
+            return request.args.get(key)
+    return ""
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """The article page's data (``zh_article``), for a row of ``articles`` in an archive."""
-    if view_name != "row" or table != "articles" or request is None:
+    """Data for the project's templates: the article page (``zh_article``), the articles list
+    (``zh_list``), the search page (``zh_search``) and the featured tables (``zh_featured``)."""
+    if request is None:
         return {}
 
     async def inner():
-        if database not in _archive_databases(datasette) or request.args.get("_fields") == "all":
-            return {"zh_article": None}
-        pks = (request.url_vars or {}).get("pks") or ""
-        try:
-            article_id = int(urllib.parse.unquote(pks))
-        except ValueError:
-            return {"zh_article": None}
-        from archiver.research.article import page_data
+        archives = _archive_databases(datasette)
+        if view_name == "index" or (view_name == "database" and template.startswith("database")):
+            return {"zh_featured": await _featured(datasette, [database] if database else sorted(archives))}
+        if database not in archives:
+            return {}
+        if view_name == "row" and table == "articles":
+            return await _article_vars(datasette, database, request)
+        if view_name == "table" and table == "articles":
+            from archiver.search.zh import parse
 
-        data = await datasette.get_database(database).execute_fn(lambda conn: page_data(conn, article_id))
-        if data is None:
-            return {"zh_article": None}
-        raw = data.get("raw_page")
-        url = (datasette.urls.path(ARCHIVED_PATH.format(database=urllib.parse.quote(database), raw_id=raw["id"]))
-               if raw else None)
-        return {"zh_article": data, "zh_archived_url": url}
+            q = _search_query(request)
+            chosen = any(k in request.args for k in ("_col", "_nocol"))
+            return {"zh_list": not chosen, "zh_query": q, "zh_parsed": parse(q) if q else None,
+                    "zh_table_view_url": datasette.urls.path(path_with_added_args(
+                        request, [("_nocol", c) for c in HIDDEN_COLUMNS]))}
+        if (template or "").startswith("query") and request.path == datasette.urls.database(database) + "/search" \
+                and request.args.get("_fields") != "all":
+            return await _search_vars(datasette, database, request)
+        return {}
 
     return inner
+
+
+async def _featured(datasette, names) -> list[dict]:
+    out = []
+    for name in names:
+        if name not in _archive_databases(datasette):
+            continue
+        db = datasette.get_database(name)
+        have = set(await db.table_names()) | set(await db.view_names())
+        links = [{"href": (datasette.urls.database(name) + "/search" if t == "search" else datasette.urls.table(name, t)),
+                  "label": label, "about": about}
+                 for t, label, about in FEATURED if t == "search" or t in have]
+        out.append({"database": name, "links": links})
+    return out
+
+
+async def _article_vars(datasette, database, request) -> dict:
+    if request.args.get("_fields") == "all":
+        return {"zh_article": None}
+    pks = (request.url_vars or {}).get("pks") or ""
+    try:
+        article_id = int(urllib.parse.unquote(pks))
+    except ValueError:
+        return {"zh_article": None}
+    from archiver.research.article import page_data
+
+    data = await datasette.get_database(database).execute_fn(lambda conn: page_data(conn, article_id))
+    if data is None:
+        return {"zh_article": None}
+    raw = data.get("raw_page")
+    url = (datasette.urls.path(ARCHIVED_PATH.format(database=urllib.parse.quote(database), raw_id=raw["id"]))
+           if raw else None)
+    return {"zh_article": data, "zh_archived_url": url}
+
+
+async def _search_vars(datasette, database, request) -> dict:
+    from archiver.search.sql import RANK_WINDOW
+    from archiver.search.zh import parse
+
+    q = request.args.get("q") or ""
+    parsed = parse(q) if q else None
+    info = {"total": None, "window": RANK_WINDOW, "charts": []}
+    return {"zh_search": info, "zh_query": q, "zh_parsed": parsed}
 
 
 async def _archived_view(datasette, request):

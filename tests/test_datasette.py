@@ -101,7 +101,7 @@ def test_every_canned_query_runs_on_this_archive(archive):
     page = get(ds, "/archive/story_sightings").text
     if "sightings" not in open_db(archive["db"], readonly=True).table_names():
         assert "The same headline on several sites" in page and "This archive has no sightings yet" in page
-    review = get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"]
+    review = get(ds, "/archive/extractions_to_review.json", _shape="objects").json()["rows"]
     if "why" in (review[0] if review else {}):     # the fallback (no quality scores in this archive)
         assert any(r["id"] == archive["raw_html"] and "short body" in r["why"] for r in review)
     health = get(ds, "/archive/site_health.json", _shape="objects").json()["rows"]
@@ -170,8 +170,11 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
     story = get(ds, "/archive/story_sightings.json", _shape="objects").json()["rows"]
     assert {r["site"] for r in story} == {"lzly_chinalco_com_cn", "chalco_com_cn"}
     assert get(ds, "/archive/story_sightings.json", _shape="objects", article=str(seed)).json()["rows"]
-    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/near_duplicates.json", _shape="objects").json()["rows"]]
-    assert get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
+    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/similar_articles.json", _shape="objects").json()["rows"]]
+    assert get(ds, "/archive/extractions_to_review.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
+    # no canned query has the name of a table or view, so none hides one
+    names = {r[0] for r in open_db(db, readonly=True).conn.execute("select name from sqlite_master")}
+    assert not set(meta) & names, set(meta) & names
     assert get(ds, "/archive/site_health.json", _shape="objects").json()["rows"][0]["site"] == "lzly_chinalco_com_cn"
     assert get(ds, "/archive/article_revisions.json", _shape="objects", article=str(seed)).json()["rows"]
 
@@ -379,3 +382,61 @@ def test_archived_copy_is_served_with_no_script_and_no_network(archive):
     assert "script-src" not in csp and "'unsafe-inline'" not in csp.replace("style-src 'unsafe-inline'", "")
     assert "<script>window.__pwned" in resp.text            # what the crawler saw, unchanged
     assert get(ds, "/-/archived/archive/999999").status_code == 404
+
+
+# ----------------------------------------------------------------------------- lists made for scanning
+def test_articles_are_a_list_of_headlines_with_excerpts(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/articles", _search="职工代表大会").text
+    assert 'class="zh-list"' in page and "zh-list-mode" in page
+    seed = page.split(f'<a class="zh-title" href="/archive/articles/{archive["seed_id"]}">')[1].split("</li>")[0]
+    assert seed.startswith("奋楫争先开新局")
+    assert "2026-02-07" in seed and "来源：走进兰铝" in seed and "兰州铝业有限公司" in seed and "公司要闻" in seed
+    assert "<mark>职工代表大会</mark>" in seed                         # the excerpt, hit marked
+    assert "Searching for: <q>职工代表大会</q>" in page.replace("\n", " ").replace("    ", "")
+    assert "<script>window.__pwned" not in get(ds, "/archive/articles", _search="兰铝").text
+    # the table view: every column still selectable, wide and internal ones hidden by default
+    url = page.split('class="zh-views">')[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    table = get(ds, url).text
+    assert 'class="rows-and-columns"' in table and "zh-list-mode" not in table
+    assert 'class="col-title' in table and 'class="col-body ' not in table and 'class="col-body_html' not in table
+    assert "_nocol=body" in url and "_search=" in url
+
+
+def test_search_syntax_is_explained_and_refusals_say_why(archive):
+    ds = _ds(archive["db"])
+    both = set(ids(get(ds, "/archive/articles.json", _search="职代会 OR 不存在的词语", _shape="array", _size="max")))
+    assert archive["seed_id"] in both
+    assert both == set(ids(get(ds, "/archive/articles.json", _search="职代会", _shape="array", _size="max")))
+    without = ids(get(ds, "/archive/articles.json", _search="兰铝 -职代会", _shape="array", _size="max"))
+    assert archive["seed_id"] not in without and archive["hostile"] in without
+    assert ids(get(ds, "/archive/articles.json", _search="-铝", _shape="array")) == []
+    page = get(ds, "/archive/articles", _search="-铝").text
+    assert "只有排除词" in page and 'role="alert"' in page
+    ranked = get(ds, "/archive/search.json", q="兰铝 NOT 职代会", _shape="array").json()
+    assert ranked and archive["seed_id"] not in [r["id"] for r in ranked]
+    assert "检索语法 How to search" in get(ds, "/archive/search", q="兰铝").text
+
+
+def test_search_page_lists_ranked_results(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/search", q="职工代表大会").text
+    assert '<form class="zh-search-form"' in page and 'value="职工代表大会"' in page
+    assert f'<a class="zh-title" href="/archive/articles/{archive["seed_id"]}">' in page
+    assert "<mark>职工代表大会</mark>" in page and "【" not in page.split('class="zh-list"')[1]
+    assert "相关度 100.0" in page
+    plain = get(ds, "/archive/search", q="职工代表大会", _fields="all").text   # Datasette's own query page
+    assert 'class="rows-and-columns"' in plain
+    assert f'<a href="/archive/articles/{archive["seed_id"]}">{archive["seed_id"]}</a>' in plain   # ids are links
+
+
+def test_home_page_features_what_researchers_read_and_hides_internal_tables(archive):
+    ds = _ds(archive["db"])
+    for path in ("/", "/archive"):
+        page = get(ds, path).text
+        featured = page.split('class="zh-featured"')[1].split("</div>")[0]
+        assert 'href="/archive/articles"' in featured and 'href="/archive/search"' in featured
+        assert 'href="/archive/failures"' in featured
+    home = get(ds, "/").text.split('class="zh-featured"')[1]
+    for internal in ("dedup_lsh", "http_validators", "dedup_signatures", "raw_pages", "schema_migrations"):
+        assert f"/archive/{internal}\"" not in home, internal
