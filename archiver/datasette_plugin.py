@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import sqlite3
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -217,7 +218,12 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
             q = _search_query(request)
             chosen = any(k in request.args for k in ("_col", "_nocol"))
-            return {"zh_list": not chosen, "zh_query": q, "zh_parsed": parse(q) if q else None,
+            parsed = parse(q) if q else None
+            charts = {}
+            if not chosen:
+                charts = (await _search_chart_vars(datasette, database, q, parsed) if q
+                          else {"charts": await _archive_charts(datasette, database)})
+            return {"zh_list": not chosen, "zh_query": q, "zh_parsed": parsed, "zh_charts": charts,
                     "zh_table_view_url": datasette.urls.path(path_with_added_args(
                         request, [("_nocol", c) for c in HIDDEN_COLUMNS]))}
         if (template or "").startswith("query") and request.path == datasette.urls.database(database) + "/search" \
@@ -267,8 +273,84 @@ async def _search_vars(datasette, database, request) -> dict:
 
     q = request.args.get("q") or ""
     parsed = parse(q) if q else None
-    info = {"total": None, "window": RANK_WINDOW, "charts": []}
+    info = {"total": None, "window": RANK_WINDOW, "charts": [], "note": ""}
+    if q:
+        info.update(await _search_chart_vars(datasette, database, q, parsed))
     return {"zh_search": info, "zh_query": q, "zh_parsed": parsed}
+
+
+# How long the pictures of a search may take before they fall back to the newest matches only.
+CHART_TIME_LIMIT_MS = 1000
+
+
+def _with_deadline(conn, ms: int, fn):
+    """``fn()``, or None when it takes longer than ``ms`` (the statement is interrupted)."""
+    deadline = time.monotonic() + ms / 1000
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 20000)
+    try:
+        return fn()
+    except sqlite3.OperationalError as e:
+        if "interrupt" in str(e):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+async def _search_chart_vars(datasette, database, q, parsed) -> dict:
+    """The number of matches and the pictures of them (all matches, or the newest RANK_WINDOW when
+    counting all would take longer than CHART_TIME_LIMIT_MS)."""
+    from archiver.research.charts import search_charts
+    from archiver.search.sql import RANK_WINDOW
+
+    if parsed is None or not parsed.expr:
+        return {"total": 0 if parsed is not None else None, "charts": [], "note": ""}
+    table_url = datasette.urls.table(database, "articles")
+
+    def build(conn):
+        # the index the canned query reads for this query (the bigram one for words of 2+ ideographs)
+        bigram = parsed.bexpr and conn.execute("select 1 from sqlite_master where name = 'articles_fts_bigram'"
+                                               ).fetchone()
+        index, expr = ("articles_fts_bigram", parsed.bexpr) if bigram else ("articles_fts", parsed.expr)
+        done = _with_deadline(conn, CHART_TIME_LIMIT_MS,
+                              lambda: search_charts(conn, expr, table_url=table_url, q=q, index=index))
+        if done is not None:
+            total, charts = done
+            return {"total": total, "charts": charts, "note": ""}
+        ids = [r[0] for r in conn.execute(f"select rowid from {index} where {index} match ? "
+                                          "order by rowid desc limit ?", [expr, RANK_WINDOW])]
+        _, charts = search_charts(conn, expr, table_url=table_url, q=q, limit_ids=ids)
+        for c in charts:
+            c.note = (f"只含最新的 {len(ids):,} 篇 Only the newest {len(ids):,} matches are drawn "
+                      f"(counting all of them took over {CHART_TIME_LIMIT_MS / 1000:g} s).")
+        return {"total": None, "charts": charts, "note": "many"}
+
+    return await datasette.get_database(database).execute_fn(build)
+
+
+_CHART_CACHE: dict = {}
+
+
+async def _archive_charts(datasette, database) -> list:
+    """Articles per month per site and sources over time, cached until the file changes."""
+    from archiver.research.charts import archive_charts
+
+    db = datasette.get_database(database)
+    stamp = []
+    for suffix in ("", "-wal"):
+        try:
+            st = Path(str(db.path) + suffix).stat()
+            stamp.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamp.append(None)
+    key = (database, str(db.path))
+    hit = _CHART_CACHE.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    table_url = datasette.urls.table(database, "articles")
+    charts = await db.execute_fn(lambda conn: archive_charts(conn, table_url))
+    _CHART_CACHE[key] = (stamp, charts)
+    return charts
 
 
 async def _archived_view(datasette, request):

@@ -74,8 +74,8 @@ def test_every_query_is_a_valid_match_expression():
 
 
 def _sql_rewrite(conn, q):
-    return conn.execute(f"with recursive {FTS_QUERY_CTE} select expr, first, message from fts_query",
-                        {"q": q}).fetchone()
+    return conn.execute(f"with recursive {FTS_QUERY_CTE} select expr, first, message, bexpr, positive, bpositive "
+                        f"from fts_query", {"q": q}).fetchone()
 
 
 def test_sql_copy_of_the_rewrite_is_identical_to_python():
@@ -83,12 +83,13 @@ def test_sql_copy_of_the_rewrite_is_identical_to_python():
     pool = list('兰铝州业职代会 \t\n\u3000"ab9Ｅ５%.,，。、々〇𠀀é-*:^()') + ["\U0001F600", "ＡＩ"]
     rnd = random.Random(5)
     pool += [" OR ", " AND ", " NOT ", " -", "OR", "NOT"] * 3
-    queries = ["兰铝", "兰州铝业 职代会", "ＥＳＧ报告", '"new york" city', "2026年", "", " ", "兰铝 OR 中铝 -氧化铝",
+    pool += list("兰铝中州业职代会") * 4        # more runs of ideographs (bigram phrases)
+    queries = ["兰铝", "兰州铝业 职代会", '" 兰铝"', "兰铝 -中铝", "兰铝 OR 中 -铝业", "ＥＳＧ报告", '"new york" city', "2026年", "", " ", "兰铝 OR 中铝 -氧化铝",
                "-铝", "OR", "a OR -b c", "OR a", "a NOT OR b", '"OR" -"x y"', "- -a", "a OR b OR c d OR e"]
     queries += ["".join(rnd.choice(pool) for _ in range(rnd.randint(0, 16))) for _ in range(5000)]
     for q in queries:
         p = parse(q)
-        assert _sql_rewrite(conn, q) == (fts_query(q), first_term(q), p.message), q
+        assert _sql_rewrite(conn, q) == (fts_query(q), first_term(q), p.message, p.bexpr, p.positive, p.bpositive), q
 
 
 def test_first_term_is_the_first_term_as_typed():
