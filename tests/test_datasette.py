@@ -442,3 +442,32 @@ def test_home_page_features_what_researchers_read_and_hides_internal_tables(arch
     home = get(ds, "/").text.split('class="zh-featured"')[1]
     for internal in ("dedup_lsh", "http_validators", "dedup_signatures", "raw_pages", "schema_migrations"):
         assert f"/archive/{internal}\"" not in home, internal
+
+
+# ----------------------------------------------------------------------------- pictures
+def test_the_time_axis_is_clipped_to_where_the_articles_are():
+    from archiver.research.charts import clip_months, stacked_months
+
+    months, outliers = clip_months({"2016-03": 1, **{f"2025-{m:02d}": 10 for m in range(1, 13)}})
+    assert months[0] == "2025-01" and months[-1] == "2025-12" and outliers == [("2016-03", 1)]
+    assert clip_months({"2025-01": 5, "2025-04": 5}) == (["2025-01", "2025-02", "2025-03", "2025-04"], [])
+    chart = stacked_months([("2016-03", "a", 1)] + [(f"2025-{m:02d}", k, 5) for m in range(1, 13) for k in "ab"],
+                           label="t")
+    assert chart.outliers == [("2016-03", 1)] and len(chart.bars) == 24
+    assert {b.colour for b in chart.bars if b.title.endswith("a: 5")} != {b.colour for b in chart.bars
+                                                                           if b.title.endswith("b: 5")}
+
+
+def test_pictures_sit_beside_the_lists(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/articles").text
+    assert 'aria-label="每月文章数（按网站）Articles per month, by site"' in page
+    assert 'aria-label="来源随时间 Sources over time' in page
+    assert "Left off the time axis: 2016-" in page               # the 2016 article is noted, not drawn
+    assert "<script" not in page.split('class="zh-charts"')[1].split("</aside>")[0]
+    search = get(ds, "/archive/search", q="兰铝").text
+    assert 'aria-label="检索结果按网站 Matches per site: 兰铝"' in search
+    assert 'aria-label="检索结果按月 Matches per month: 兰铝"' in search
+    assert "5 篇 articles match" in search or "篇 articles match" in search
+    per_site = search.split('aria-label="检索结果按网站')[1].split("</svg>")[0]
+    assert "/archive/articles?_search=%E5%85%B0%E9%93%9D&amp;site=lzly_chinalco_com_cn" in per_site
