@@ -2,14 +2,23 @@
 
 What it adds to any Datasette 0.65 that opens an archive (a database with ``articles_fts``):
 
+* The reading room (Jinja templates in ``archiver/templates``, data from ``extra_template_vars``):
+  an article as a page to read (``archive_article.html``: headline, date, 来源, paragraphs,
+  sightings, revisions with a diff, near-duplicates, extraction details, the archived copy), the
+  articles table and its search results as a list (``archive_list.html``), the canned query
+  ``search`` as a search page (``archive_search.html``), featured tables on the home and database
+  pages, and pictures beside the lists (``archiver.research.charts``, server-side SVG).
+  ``?_fields=all`` on an article, ``?_col=``/``?_nocol=`` on the table give Datasette's own pages.
+* ``/-/archived/<db>/<raw id>``: the archived response, served with a Content-Security-Policy that
+  allows no script and no request (and ``sandbox``), shown in a ``sandbox=""`` frame.
 * Chinese in the table search box and ``?_search=``: ``escape_fts()`` is replaced, on the archive's
-  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰 铝"``), and the
-  ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``). Without this
-  plugin that box would silently return nothing for two or more Chinese characters, so the index
-  is announced here and not in ``metadata.yml``.
+  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰 铝"``; OR, -word,
+  "quoted"), and the ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``).
+  Without this plugin that box would silently return nothing for two or more Chinese characters,
+  so the index is announced here and not in ``metadata.yml``.
 * ``zh_fts_query(q)`` as an SQL function, for hand-written SQL.
-* Article bodies as readable text: ``body`` one paragraph per line, ``body_html`` through the
-  allowlist sanitiser (no script, no event handler, only http(s) links), in a bounded box.
+* Article bodies in Datasette's own table and row pages as readable text: ``body`` one paragraph
+  per line, ``body_html`` through the allowlist sanitiser; article ids in query results as links.
 * A ``year`` facet type (``{"year": "published_at"}`` in metadata, or ``?_facet_year=published_at``).
 * Canned queries that need tables from later schema versions (sightings, review_queue, ...) are
   swapped for a fallback that works on this archive's schema (``plugins.chinalco_archive.fallbacks``
