@@ -376,6 +376,9 @@ async def _archived_view(datasette, request):
     database = request.url_vars["database"]
     if database not in _archive_databases(datasette):
         return Response.text("not an archive", status=404)
+    # the same permissions as reading the raw_pages table itself (Forbidden becomes a 403 page)
+    await datasette.ensure_permissions(request.actor, [("view-table", (database, "raw_pages")),
+                                                       ("view-database", database), "view-instance"])
     raw_id = int(request.url_vars["raw_id"])
     found = await datasette.get_database(database).execute_fn(lambda conn: raw_page_body(conn, raw_id))
     if found is None:

@@ -384,6 +384,9 @@ def test_archived_copy_is_served_with_no_script_and_no_network(archive):
     assert "script-src" not in csp and "'unsafe-inline'" not in csp.replace("style-src 'unsafe-inline'", "")
     assert "<script>window.__pwned" in resp.text            # what the crawler saw, unchanged
     assert get(ds, "/-/archived/archive/999999").status_code == 404
+    meta = load_metadata("archive")
+    meta["databases"]["archive"]["tables"]["raw_pages"]["allow"] = False      # raw pages closed to everyone
+    assert get(_ds(archive["db"], meta), url).status_code == 403
 
 
 # ----------------------------------------------------------------------------- lists made for scanning
