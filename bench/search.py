@@ -233,7 +233,7 @@ LIKE_SQL = "select id from articles where title like :pat or body like :pat"
 MATCH_SQL = "select rowid from articles_fts where articles_fts match :expr"
 
 
-def measure(path: Path, windows: list[int], like: bool) -> dict:
+def measure(path: Path, windows: list[int], like: bool, box: bool = True) -> dict:
     import sqlite3
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     queries = pick_queries(conn)
@@ -248,9 +248,10 @@ def measure(path: Path, windows: list[int], like: bool) -> dict:
             for w in windows:
                 ms, top = timed(conn, search[w], {"q": q}, 3)
                 per_window[w].append(ms)
-            b1, _ = timed(conn, BOX_SQL, {"expr": expr}, 3)
-            b2, _ = timed(conn, BOX_COUNT_SQL, {"expr": expr}, 3)
-            row["box_ms"].append(b1 + b2)
+            if box:
+                b1, _ = timed(conn, BOX_SQL, {"expr": expr}, 3)
+                b2, _ = timed(conn, BOX_COUNT_SQL, {"expr": expr}, 3)
+                row["box_ms"].append(b1 + b2)
             found = set(matching_ids(conn, q))        # the index the canned query reads for q
             row["matches"].append(len(found))
             row["window_exact"] += len(found) <= RANK_WINDOW
@@ -268,7 +269,8 @@ def measure(path: Path, windows: list[int], like: bool) -> dict:
         for w in windows:
             row["search_ms"][w] = {"p50": round(pct(per_window[w], 50), 1), "p95": round(pct(per_window[w], 95), 1),
                                    "max": round(max(per_window[w]), 1)}
-        row["box"] = {"p50": round(pct(row["box_ms"], 50), 1), "p95": round(pct(row["box_ms"], 95), 1)}
+        row["box"] = ({"p50": round(pct(row["box_ms"], 50), 1), "p95": round(pct(row["box_ms"], 95), 1)}
+                      if box else {"p50": "-", "p95": "-"})
         if like:
             row["like"] = {"p50": round(pct(row["like_ms"], 50), 1), "p95": round(pct(row["like_ms"], 95), 1)}
             row["recall_mean"] = round(statistics.mean(row["recall"]), 4)
@@ -400,6 +402,7 @@ def main(argv=None) -> int:
     ap.add_argument("--windows", default=str(RANK_WINDOW),
                     help=f"ranking windows to measure, comma-separated (shipped: {RANK_WINDOW})")
     ap.add_argument("--no-like", action="store_true", help="skip the LIKE baseline (and so recall/precision)")
+    ap.add_argument("--no-box", action="store_true", help="skip timing the table search box (seconds per query at 1M)")
     ap.add_argument("--compare-bigram", action="store_true",
                     help="also build an overlapping-bigram index of the same articles and time the same queries")
     ap.add_argument("--reuse", action="store_true", help="reuse an archive already built in --dir")
@@ -436,7 +439,7 @@ def main(argv=None) -> int:
             else:
                 b = build(path, n, titles, clauses, args.median_chars)
                 (args.dir / f"{stem}.build.json").write_text(json.dumps(b))
-            m = measure(path, windows, like=not args.no_like)
+            m = measure(path, windows, like=not args.no_like, box=not args.no_box)
             print(report(n, b, m, windows, like=not args.no_like), flush=True)
             if args.compare_bigram:
                 m["bigram"] = bg = measure_bigram(path, m["queries"], m["sizes"]["text_mb"] * 1e6)
