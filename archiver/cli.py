@@ -22,10 +22,41 @@ EXIT_UNHEALTHY = 1
 # A second crawl of an archive that is being crawled: refused, exit 75 (EX_TEMPFAIL), see archiver/lock.py.
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ArchiverGroup(click.Group):
+    """Every error of a command is one line on stderr and an exit status (archiver/errors.py);
+    the traceback only with ``archiver --debug``."""
+
+    def invoke(self, ctx):
+        from archiver.errors import EXIT_SOFTWARE, ExitError
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except ExitError as e:
+            if ctx.meta.get("archiver.debug"):
+                raise
+            click.echo(f"archiver {ctx.invoked_subcommand or ''}: {e}".replace(" :", ":"), err=True)
+            ctx.exit(e.exit_status)
+        except KeyboardInterrupt:
+            click.echo("archiver: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as e:  # a bug: one line, the traceback with --debug
+            if ctx.meta.get("archiver.debug"):
+                raise
+            click.echo(f"archiver {ctx.invoked_subcommand or ''}: internal error: {type(e).__name__}: {e} "
+                       f"(run `archiver --debug ...` for the traceback)", err=True)
+            ctx.exit(EXIT_SOFTWARE)
+
+
+@click.group(cls=ArchiverGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chinalco-archive")
-def main():
+@click.option("--debug", is_flag=True, envvar="ARCHIVER_DEBUG",
+              help="Show the traceback of an error (default: one line and an exit status, see docs/operations.md).")
+@click.pass_context
+def main(ctx, debug):
     """Crawler and searchable news archive for the Chinalco website network (中铝网站群)."""
+    ctx.meta["archiver.debug"] = debug
 
 
 # --------------------------------------------------------------------------- crawl
@@ -135,8 +166,21 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         settings.set("ARCHIVER_MODE", mode, priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
+    # The archive checks itself before anything starts: one line and an exit status when it cannot
+    # be used (archiver/db/check.py), what it repaired on stderr (also under -q: it is news).
+    from archiver.db import Archive
+    from archiver.db.check import preflight
+    preflight(db)
     # Refuse before starting anything if another crawl writes this archive (released on exit).
     lock = archive_lock.acquire(db)
+    try:
+        checked = Archive.open(db)
+    except BaseException:
+        lock.release()
+        raise
+    for line in checked.db.repairs:
+        click.echo(f"archiver crawl: repaired {db}: {line}", err=True)
+    checked.close()
     server = None
     try:
         if replica:
@@ -157,10 +201,16 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         if replica_url:
             _route_through(replica_url)
             settings.setdict(settings.getdict("REPLICA_OVERRIDES"), priority="cmdline")
+            settings.set("ARCHIVER_REPLICA", True, priority="cmdline")
         if quiet:
             settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
         for k, v in (sets or {}).items():
             settings.set(k, v, priority="cmdline")
+        from archiver.extensions.operator import placeholder_contact
+        if not settings.getbool("ARCHIVER_REPLICA") and placeholder_contact(settings):
+            click.echo("archiver crawl: warning: ARCHIVER_CONTACT is not set: the real network gets the placeholder "
+                       "contact in the User-Agent (set it in the environment or with -s ARCHIVER_CONTACT=...)",
+                       err=True)
         t0 = time.monotonic()
         try:
             process = CrawlerProcess(settings)
@@ -177,6 +227,10 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     report = HealthReport.from_dict(saved) if saved else assess(stats, settings, stats.get("finish_reason"))
     if not quiet:
         click.echo(summary_text(stats, report, db, time.monotonic() - t0))
+    if not report.ok and log_file:
+        # The log (with these lines) went to --log-file; -q or not, stderr gets the problems too.
+        for p in report.problems:
+            click.echo(f"archiver crawl: run {stats.get('archiver/run_id', '?')} {report.status}: {p}", err=True)
     return report, stats
 
 
@@ -255,10 +309,18 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
 # --------------------------------------------------------------------------- extract
 def _load_saved_page(path: Path, url: str | None, headers: dict) -> tuple[str, bytes, dict, int]:
     """A page file, or a fixture case folder (response.json gives url, status and headers)."""
+    from archiver.errors import ExitError
+
     status = 200
     if path.is_dir() or path.name == "response.json":
         case = path if path.is_dir() else path.parent
-        resp = json.loads((case / "response.json").read_text(encoding="utf-8"))
+        if not (case / "response.json").is_file():
+            raise ExitError(f"{path}: is a directory but not a fixture case folder (no response.json); "
+                            f"give a saved page file and --url", 66)
+        try:
+            resp = json.loads((case / "response.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ExitError(f"{case / 'response.json'}: not valid JSON ({e})", 65) from None
         body = (case / resp["body"]).read_bytes() if resp.get("body") else b""
         return url or resp["url"], body, {**resp.get("headers", {}), **headers}, resp.get("status", 200)
     if not url:
