@@ -5,6 +5,7 @@
     archiver sites                                           the site registry
     archiver dedup [--db PATH]                               deduplicate an archive stored before #4
     archiver serve | search | report | export | reindex      for researchers (archiver/cli_research.py)
+    archiver runs | failures                                 for the operator (archiver/cli_ops.py)
 """
 from __future__ import annotations
 
@@ -416,6 +417,10 @@ main.add_command(cli_research.export)
 main.add_command(cli_research.reindex)
 
 from archiver.cli_warc import warc as _warc  # noqa: E402  (issue #15: archiver warc export|import)
+from archiver import cli_ops  # noqa: E402  (issue #11: archiver runs | failures)
+
+main.add_command(cli_ops.runs)
+main.add_command(cli_ops.failures)
 
 main.add_command(_warc)
 

@@ -21,7 +21,6 @@ hide unarchived rows). The run row gets per-site counts and the health verdict.
 """
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sqlite3
@@ -240,10 +239,23 @@ class StorePipeline:
         url = getattr(item, "url", None) or "?"
         what = f"{type(exc).__name__}: {exc}"
         spider.logger.error("store step failed for %s %s: %s", type(item).__name__, url, what,
-                            exc_info=spider.logger.isEnabledFor(logging.DEBUG))
+                            exc_info=str(self.crawler.settings.get("LOG_LEVEL")).upper() == "DEBUG")
         self.stats.inc_value("archiver/store/errors")
         if not self.stats.get_value("archiver/store/first_error"):
             self.stats.set_value("archiver/store/first_error", f"{type(item).__name__} {url}: {what}")
+        low = str(exc).lower()
+        if isinstance(exc, (sqlite3.Error, OSError)) and ("full" in low or "i/o" in low or "readonly" in low):
+            # Nothing more can be stored: stop fetching (what is committed stays; the next run goes on).
+            if not self.stats.get_value("archiver/store/stopped"):
+                self.stats.set_value("archiver/store/stopped", what)
+                spider.logger.error("the archive cannot be written (%s): stopping the crawl", what)
+                try:
+                    engine = self.crawler.engine
+                except Exception:          # no engine (the pipeline driven by a test)
+                    engine = None
+                if engine is not None:
+                    from scrapy.utils.defer import deferred_from_coro
+                    deferred_from_coro(engine.close_spider_async(reason="archive_unwritable"))
 
     def _count(self, site: str | None, name: str) -> None:
         if site:
