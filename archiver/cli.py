@@ -262,7 +262,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @click.option("--registry-only", is_flag=True,
               help="No discovery: walk only the channels and start URLs the site registry lists "
                    "(setting ARCHIVER_DISCOVERY=False).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress lines and no summary; problems still go to stderr (and the log).")
 def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
           sets, quiet, registry, registry_only):
     """Crawl the network's news channels into the archive.
@@ -276,7 +277,8 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
 
     Exit status 0 when the run was healthy, 1 when it was not (no articles, a site whose list
     pages all failed or whose extraction failures jumped, too many failures, ended early),
-    2 on a usage error, 75 when another crawl is writing the same archive (refused).
+    2 on a usage error, 75 when another crawl is writing the same archive (refused);
+    65/66/73/74 when the archive cannot be used (one line on stderr; docs/operations.md).
     """
     from archiver.lock import EXIT_LOCKED, ArchiveLocked
 
