@@ -5,6 +5,7 @@ prints, so a saved page extracts exactly as it did during the crawl.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -26,6 +27,13 @@ from archiver.sites import Network, load_network
 from archiver.sites.registry import host_site_id, path_channel
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024     # bigger than any article page of the network by far
+# Work per page is linear in its elements; a page with more is recorded as oversized, not read
+# (the largest fixture has ~1,000; a hostile page of 37,000 paragraphs takes ~0.5 s).
+MAX_PAGE_ELEMENTS = 30_000
+# Longer than any real value of the field: cut to the bound and flagged (a 200,000-character
+# "title" is a broken page, not a headline). Body: 500,000 characters, far beyond any article.
+FIELD_BOUNDS = {"title": 300, "source": 100, "author": 100, "editor": 100, "published_raw": 200,
+                "channel_label": 100, "body": 500_000}
 
 
 @dataclass
@@ -119,7 +127,11 @@ def extract_page(page: PageInput) -> Extraction:
     try:
         root = page.root
     except (ValueError, UnicodeDecodeError) as e:
+        if str(e).startswith("empty document"):
+            return _base(page, "empty", f"no element in the page ({e})")
         return _base(page, "malformed", f"unparseable HTML: {e}")
+    if next(itertools.islice(root.iter(), MAX_PAGE_ELEMENTS, None), None) is not None:
+        return _base(page, "oversized", f"more than {MAX_PAGE_ELEMENTS} elements (the extraction budget per page)")
     from archiver.pages.detect import check_tree
     tree_verdict = check_tree(root, page.text)
     if not tree_verdict.ok:
@@ -146,10 +158,24 @@ def extract_page(page: PageInput) -> Extraction:
     out.extraction_status = "complete"
     _fill(out, article)
     # No clock here: the future-date check runs again in the crawl with the fetch time.
-    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags}, labels=article.labels,
+    cut = _bound_fields(out)
+    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags + cut}, labels=article.labels,
                      expects_source=article.on_own_template)
     out.quality, out.quality_score, out.quality_flags = verdict.quality, verdict.score, verdict.flags
     return out
+
+
+def _bound_fields(out: Extraction) -> list[str]:
+    """Cut fields longer than FIELD_BOUNDS; the quality flags saying so."""
+    flags = []
+    for name, bound in FIELD_BOUNDS.items():
+        value = getattr(out, name)
+        if isinstance(value, str) and len(value) > bound:
+            setattr(out, name, value[:bound])
+            flags.append(f"{name}_truncated" if name in ("title", "body") else "field_truncated")
+            if name == "body":
+                out.body_html = None
+    return sorted(set(flags))
 
 
 MIN_LIST_ROWS = 5          # article rows a page at an article URL needs to count as a list page
@@ -216,7 +242,7 @@ def _degraded(page: PageInput, article: LayeredArticlePage, why: str) -> Extract
         return _base(page, "malformed", f"{why}; no readable text either ({unreadable})")
     out.family = "last-resort"
     out.quality, out.quality_score = "bad", 0.0
-    out.quality_flags = ["degraded"] + [f for f in article.layer_flags if f != "degraded"]
+    out.quality_flags = ["degraded"] + [f for f in article.layer_flags if f != "degraded"] + _bound_fields(out)
     return out
 
 

@@ -239,6 +239,10 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None,
         problems += [f"{site}: {f}" for f in found]
         warnings += [f"{site}: {w}" for w in warn]
 
+    if stats.get("archiver/extract/over_budget"):
+        warnings.append(f"extraction took longer than ARCHIVER_EXTRACT_TIME_BUDGET on "
+                        f"{stats['archiver/extract/over_budget']} page(s) (slowest "
+                        f"{stats.get('archiver/extract/slowest_ms', 0)} ms)")
     discovered = discovery_from_stats(stats)
     warnings += [f"pager: {w}" for w in discovered["pager_warnings"]]
     if discovered["refused"]:

@@ -52,10 +52,15 @@ FLAGS: dict[str, tuple[float, bool]] = {
     "body_layers_disagree": (0.3, False),
     # an article URL that no layer read as an article, archived by the last resort (issue #10)
     "degraded": (1.0, True),
+    # a field longer than any real one, cut to its bound (archiver/extract.py FIELD_BOUNDS)
+    "title_truncated": (0.5, True),
+    "body_truncated": (0.3, False),
+    "field_truncated": (0.2, False),
 }
 LAYER_FLAGS = frozenset(f for f in FLAGS if f.endswith(("_from_fallback", "_disagree")))
 # Flags that need the extractor's context (layers, labels, template): kept when assessed again later.
-CONTEXT_FLAGS = LAYER_FLAGS | {"title_is_label", "source_missing"}
+CONTEXT_FLAGS = LAYER_FLAGS | {"title_is_label", "source_missing", "degraded", "title_truncated", "body_truncated",
+                               "field_truncated"}
 
 _PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
 _BOILERPLATE = re.compile(r"版权所有|ICP备|ICP证|公网安备|上一篇|下一篇|All Rights Reserved", re.I)

@@ -72,6 +72,9 @@ ARCHIVER_DB = os.environ.get("ARCHIVER_DB", "archive.db")
 ARCHIVER_SITES = ""                      # comma-separated site ids; empty = every site
 ARCHIVER_REGISTRY = ""                   # a site registry TOML; empty = the bundled archiver/sites/network.toml
 ARCHIVER_MAX_LIST_PAGES = 200            # per channel walk; a safety stop for runaway pagers (reported)
+# Extraction runs in the crawl process, in linear time per page by design; a page that still takes
+# longer than this many seconds is logged and counted (a warning in the run summary).
+ARCHIVER_EXTRACT_TIME_BUDGET = 2.0
 # Discovery (archiver/discovery.py): channels and member sites beyond the registry, found on
 # homepages, menus, landing pages and article URLs. `archiver crawl --registry-only` = False.
 ARCHIVER_DISCOVERY = True

@@ -1,6 +1,8 @@
 """Extract: a fetched page becomes an ArticleRecord, or a Failure saying why it is not one."""
 from __future__ import annotations
 
+import time
+
 from archiver.extract import extract_bytes
 from archiver.items import ArticleRecord, Failure, FetchedPage
 from pipelines.base import CrawlerPipeline
@@ -10,12 +12,24 @@ RETRYABLE_TYPES = {"challenge", "empty", "error", "malformed", "mis_encoded", "s
 
 
 class ExtractPipeline(CrawlerPipeline):
+    """Extraction runs in the crawl process: its time per page is bounded by design (linear work,
+    MAX_PAGE_ELEMENTS) and measured; a page over ARCHIVER_EXTRACT_TIME_BUDGET seconds is logged
+    and counted (``archiver/extract/over_budget``, a warning in the run summary), and kept."""
+
+    def _timed(self, url: str, seconds: float) -> None:
+        ms = int(seconds * 1000)
+        self.stats.max_value("archiver/extract/slowest_ms", ms)
+        budget = self.crawler.settings.getfloat("ARCHIVER_EXTRACT_TIME_BUDGET", 2.0)
+        if budget and seconds > budget:
+            self.stats.inc_value("archiver/extract/over_budget")
+            self.crawler.spider.logger.warning("extraction of %s took %.1f s (budget %.1f s)", url, seconds, budget)
 
     def process_item(self, item):
         if not isinstance(item, FetchedPage):
             return item
         spider = self.crawler.spider
         network = getattr(spider, "network", None)
+        started = time.perf_counter()
         try:
             result = extract_bytes(item.url, item.body, dict(item.headers), item.status, network=network)
         except Exception as e:          # a page object bug must not lose the rest of the crawl
@@ -24,9 +38,11 @@ class ExtractPipeline(CrawlerPipeline):
             return Failure(url=item.url, kind="extraction", reason=f"extractor crashed: {type(e).__name__}: {e}"[:500],
                            status=item.status, exception=type(e).__name__, site=item.site, channel=item.channel,
                            referer=item.referer)
+        self._timed(item.url, time.perf_counter() - started)
         if not result.is_article:
             self.stats.inc_value(f"archiver/extract/not_article/{result.page_type}")
-            return Failure(url=item.url, kind="not_article" if result.page_type not in RETRYABLE_TYPES else result.page_type,
+            kind = result.page_type if result.page_type in RETRYABLE_TYPES | {"oversized"} else "not_article"
+            return Failure(url=item.url, kind=kind,
                            reason=f"{result.page_type}: {result.reason}", status=item.status, site=item.site,
                            channel=item.channel, referer=item.referer,
                            retryable=result.page_type in RETRYABLE_TYPES)

@@ -11,9 +11,10 @@ it up to the 附件 block, the previous/next links or the footer. Known hooks (`
 """
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cached_property
-from urllib.parse import urljoin
+
 
 from lxml import etree
 
@@ -23,7 +24,7 @@ from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field, PageInput
 from .dom import (BLOCK_TAGS, SKIP_TAGS, Block, class_id, is_element, iter_blocks, meta_content,
-                  title_tag, visible_text)
+                  safe_urljoin, title_tag, visible_text)
 from .sanitize import blocks_to_html
 
 INFO_TEXT_XPATH = (
@@ -47,7 +48,7 @@ BREADCRUMB_SPLIT = re.compile(r"\s*(?:>|＞|»|›|→|&gt;)\s*")
 ATTACHMENT_LABEL = re.compile(r"^\s*((相关)?附\s*件\s*(\d+)?|Attachments?|Annex(es)?|Download)\s*[:：]?", re.I)
 STOP_LINE = re.compile(r"^\s*(上一篇|下一篇|上一条|下一条|上篇|下篇|相关(新闻|文章|阅读|链接)|"
                        r"【?\s*(打印|关闭|打印本页|关闭窗口|返回顶部|收藏|纠错)\s*】?$|分享到|扫一扫|"
-                       r"Previous\s*[:：]|Next\s*[:：]|Related)", re.I)
+                       r"Previous\s*[:：]|Next\s*[:：]|Related|(?:【[^】]{0,12}】\s*)+$)", re.I)   # 【打印】【关闭】…
 FOOTER_LINE = re.compile(r"版权所有|ICP备|ICP证|公网安备|Copyright\s*©|All Rights Reserved|技术支持[:：]", re.I)
 EDITOR_LINE = re.compile(r"^\s*[（(]?\s*(责任编辑|责编|编辑|审核|审校|校对|Editor)\s*[:：]\s*(?P<name>[^）)]{1,30})[）)]?\s*$")
 FILE_LINK = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|ofd|zip|rar|wps|txt|7z)(\?|$)", re.I)
@@ -56,6 +57,14 @@ TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|--|—|-|–|－)\s*")
 _MAX_INFO_LEN = 320
 _MAX_FIELD_LEN = 40          # one labelled field of the info line (来源：中国铝业报)
 INLINE_TAGS = frozenset({"span", "a", "font", "em", "strong", "b", "i", "label", "small", "u", "time", "cite", "i"})
+MAX_INFO_CANDIDATES = 300   # labelled texts tried as the info line (a page repeating 来源： 20,000 times)
+MAX_INFO_ELEMENTS = 400     # elements an info line's element may hold
+
+
+def _too_many_elements(node) -> bool:
+    return next(itertools.islice(node.iter(), MAX_INFO_ELEMENTS, None), None) is not None
+
+
 _HAS_HEADING = etree.XPath("boolean(.//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)")
 
 
@@ -96,7 +105,7 @@ class ChinalcoArticlePage:
         """The element holding the info line, and its parsed fields."""
         best = None
         seen = set()
-        for node in self.root.xpath(INFO_TEXT_XPATH):
+        for node in self.root.xpath(INFO_TEXT_XPATH)[:MAX_INFO_CANDIDATES]:
             el = node.getparent()
             if el is None:
                 continue
@@ -183,11 +192,11 @@ class ChinalcoArticlePage:
         for _ in range(4):
             if node is None or not is_element(node) or node.tag in ("body", "html"):
                 break
-            if node is not el and _HAS_HEADING(node):
-                break               # the headline's container holds more than the info line
             text = visible_text(node, limit=_MAX_INFO_LEN)
             if len(text) > _MAX_INFO_LEN:
                 break
+            if node is not el and (_too_many_elements(node) or _HAS_HEADING(node)):
+                break               # the headline's container holds more than the info line
             if node is not el and self._holds_prose(node, el):
                 break               # a short article's container: its paragraphs are not info fields
             info = parse_info_line(text)
@@ -457,8 +466,8 @@ class ChinalcoArticlePage:
         seen: set[str] = set()
 
         def add(href: str, name: str):
-            url = urljoin(self.url, href.strip())
-            if url in seen or url.startswith(("javascript:", "mailto:")):
+            url = safe_urljoin(self.url, href.strip())
+            if url is None or url in seen or url.startswith(("javascript:", "mailto:")):
                 return
             seen.add(url)
             found.append({"url": url, "name": clean_line(name) or url.rsplit("/", 1)[-1]})

@@ -33,7 +33,18 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
     text = _XML_DECL.sub("", text or "", count=1)
     if not text.strip():
         raise ValueError("empty document")
-    return lxml.html.document_fromstring(text)
+    try:
+        return lxml.html.document_fromstring(text)
+    except etree.ParserError as e:          # only comments, a doctype, NULs: no element at all
+        raise ValueError(f"empty document ({e})") from None
+
+
+def safe_urljoin(base: str, href: str) -> str | None:
+    """``urljoin``, or None for an href no URL can be made of (``http://[…``: an invalid IPv6 host)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def is_element(node) -> bool:
@@ -148,7 +159,9 @@ def iter_blocks(container, base_url: str) -> list[Block]:
         if tag == "img":
             src = node.get("src") or node.get("data-src") or node.get("oldsrc")
             if src and not src.startswith("data:"):
-                imgs.append(urljoin(base_url, src.strip()))
+                url = safe_urljoin(base_url, src.strip())
+                if url:
+                    imgs.append(url)
             return
         block = tag in BLOCK_TAGS
         if block:
@@ -163,7 +176,9 @@ def iter_blocks(container, base_url: str) -> list[Block]:
             if child.tail:
                 buf.append(child.tail)
         if tag == "a" and node.get("href"):
-            links.append((urljoin(base_url, node.get("href").strip()), clean_line(visible_text(node))))
+            url = safe_urljoin(base_url, node.get("href").strip())
+            if url:
+                links.append((url, clean_line(visible_text(node))))
         if block:
             flush()
             owner.pop()

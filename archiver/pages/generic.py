@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from urllib.parse import urljoin
+
 
 from archiver.normalize.dates import find_date
 from archiver.normalize.infoline import LABEL_RE, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field
-from .dom import BLOCK_TAGS, SKIP_TAGS, title_tag
+from .dom import BLOCK_TAGS, SKIP_TAGS, safe_urljoin, title_tag
 
 BLOCKS = BLOCK_TAGS | {"td", "th"}
 # Not rendered as text. <button> is walked: lxml's HTML4 parser can leave a whole page inside an
@@ -70,7 +70,7 @@ PUNCT = re.compile(r"[，。！？；：、,.!?;:“”「」『』（）()]")
 BOILERPLATE = re.compile(
     r"版权所有|ICP备|ICP证|公网安备|Copyright|©|All Rights Reserved|^\s*(上一篇|下一篇|上一条|下一条|相关(新闻|文章|阅读|链接))|"
     r"分享到|扫一扫|打印本页|关闭窗口|返回顶部|^\s*【?\s*(打印|关闭|收藏|纠错)\s*】?\s*$|免责声明|版权声明|"
-    r"违法和不良信息|举报电话|客户端下载", re.I)
+    r"违法和不良信息|举报电话|客户端下载|^\s*(?:【[^】]{0,12}】\s*)+$", re.I)      # 【打印】【关闭】【字号：大 中 小】
 # Disclaimers that platforms append to every article (any length).
 DISCLAIMER = re.compile(r"^\s*(特别|郑重)?(声明|免责声明|版权声明)\s*[:：]|以上内容.{0,30}(上传|发布)|仅代表(作者|其)(本人)?(个人)?观点|"
                         r"不代表本(站|网|平台)|^\s*Notice: The content above", re.I)
@@ -581,7 +581,7 @@ class GenericArticlePage:
         """Images of the body in order; a caption block (figcaption, class "caption") names the image before it."""
         out: list[dict] = []
         for b in self.body_blocks:
-            b.images = [urljoin(self.url, src) for src in b.images]
+            b.images = [u for u in (safe_urljoin(self.url, src) for src in b.images) if u]
             for src in b.images:
                 out.append({"src": src, "caption": None})
             if b.hinted == "caption" and b.text and out and out[-1]["caption"] is None:
@@ -822,7 +822,7 @@ class GenericArticlePage:
         from .sanitize import blocks_to_html
         images = self.images                 # resolves the blocks' image URLs first
         for b in self.body_blocks:
-            b.links = [(urljoin(self.url, href), text) for href, text in b.links]
+            b.links = [(u, text) for u, text in ((safe_urljoin(self.url, href), text) for href, text in b.links) if u]
         return blocks_to_html(self.body_blocks, images)
 
     @property

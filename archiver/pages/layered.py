@@ -221,6 +221,8 @@ class LayeredArticlePage:
         if primary is None or generic is None:
             return None
         p, g = Counter(_TOKEN.findall(primary.value.lower())), Counter(_TOKEN.findall(generic.value.lower()))
+        # The info line and the headline are never body: the density layer may have swept them in.
+        g -= Counter(_TOKEN.findall(f"{self.primary.info_line.raw} {self.primary.title_field.value if self.primary.title_field else ''}".lower()))
         common = sum((p & g).values())
         return common / max(1, sum(p.values())), common / max(1, sum(g.values()))
 
@@ -240,6 +242,9 @@ class LayeredArticlePage:
             return True
         primary_in_generic, generic_in_primary = agreement
         if self.on_own_template:
+            generic = self.generic.body_field
+            if generic is not None and len(generic.value) * 2 < len(body.value):
+                return True     # the density layer found less than the page object holds: no other article
             return generic_in_primary >= AGREEMENT
         return generic_in_primary >= AGREEMENT and primary_in_generic >= AGREEMENT
 

@@ -19,7 +19,7 @@ from archiver.normalize.dates import find_date
 from archiver.normalize.text import clean_line
 
 from .base import PageInput
-from .dom import is_element, visible_text
+from .dom import is_element, safe_urljoin, visible_text
 
 # createPageHTML([container,] total, current, prefix, ext[, records]): numbers bare or quoted,
 # any spacing, in a script, a comment or the page text (site-network.md §2.5, G1/G2/G5).
@@ -60,14 +60,6 @@ class Pager:
         if self.total is not None:
             return self.current + 1 >= self.total
         return self.next_url is None
-
-
-def safe_urljoin(base: str, href: str) -> str | None:
-    """``urljoin``, or None for an href no URL can be made of (``http://[…``: invalid IPv6)."""
-    try:
-        return urljoin(base, href)
-    except ValueError:
-        return None
 
 
 def list_page_url(base_url: str, n: int, prefix: str = "index", ext: str = "html") -> str:

@@ -30,16 +30,30 @@ def safe_url(url: str | None) -> str | None:
     return u if u.lower().startswith(("http://", "https://")) else None
 
 
+MAX_LINKS_PER_PARAGRAPH = 200      # bounds the work per paragraph (a page of 10,000 links stays linear)
+
+
 def _linkify(text: str, links: Iterable[tuple[str, str]]) -> str:
+    """The escaped paragraph with each link's label made an anchor, in one left-to-right pass:
+    a label is looked for after the previous anchor, so anchors never nest."""
     out = html.escape(text, quote=False)
-    for href, label in links:
+    parts: list[str] = []
+    cursor = 0
+    for n, (href, label) in enumerate(links):
+        if n >= MAX_LINKS_PER_PARAGRAPH:
+            break
         href = safe_url(href)
         if not href or not label:
             continue
         esc = html.escape(label, quote=False)
-        if esc in out:
-            out = out.replace(esc, f'<a href="{html.escape(href)}">{esc}</a>', 1)
-    return out
+        at = out.find(esc, cursor)
+        if at < 0:
+            continue
+        parts.append(out[cursor:at])
+        parts.append(f'<a href="{html.escape(href)}">{esc}</a>')
+        cursor = at + len(esc)
+    parts.append(out[cursor:])
+    return "".join(parts)
 
 
 def blocks_to_html(blocks, images: list[dict]) -> str:
