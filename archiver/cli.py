@@ -287,6 +287,16 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
     if replica and replica_url:
         raise click.UsageError("use either --replica or --replica-url")
     overrides = _parse_sets(sets)
+    # Settings the command itself needs (to check and lock the archive, to validate sites) are
+    # taken from -s too, so `-s ARCHIVER_DB=…` is the same as `--db …`.
+    ctx = click.get_current_context()
+    if "ARCHIVER_DB" in overrides:
+        if ctx.get_parameter_source("db") not in (click.core.ParameterSource.DEFAULT, None) and \
+                overrides["ARCHIVER_DB"] != db:
+            raise click.UsageError("--db and -s ARCHIVER_DB name different archives")
+        db = overrides.pop("ARCHIVER_DB")
+    if "ARCHIVER_SITES" in overrides:
+        sites = tuple(sites) + tuple(x.strip() for x in overrides.pop("ARCHIVER_SITES").split(",") if x.strip())
     if revalidate:
         overrides["ARCHIVER_REVALIDATE"] = revalidate
     if registry_only:

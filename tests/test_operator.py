@@ -463,3 +463,21 @@ def test_scrapy_feed_export_writes_the_articles(tmp_path):
     con.close()
     assert items and all(i.get("title") and i.get("body") and i.get("canonical_url") for i in items)
     assert {i["url"] for i in items} == archived
+
+
+def test_s_sets_what_the_crawl_command_itself_uses(tmp_path, monkeypatch):
+    import archiver.cli as cli
+
+    seen = {}
+
+    def fake_run_crawl(**kw):
+        seen.update(kw)
+        raise SystemExit(0)
+    monkeypatch.setattr(cli, "run_crawl", fake_run_crawl)
+    db = str(tmp_path / "b.db")
+    run("crawl", "--replica", "-s", f"ARCHIVER_DB={db}", "-s", "ARCHIVER_SITES=chalco_com_cn",
+        "-s", "ARCHIVER_CONTACT=ops@example.org", "-s", "ARCHIVER_MODE=full")
+    assert seen["db"] == db and seen["sites"] == ("chalco_com_cn",)
+    assert seen["sets"] == {"ARCHIVER_CONTACT": "ops@example.org", "ARCHIVER_MODE": "full"}
+    clash = run("crawl", "--replica", "--db", str(tmp_path / "a.db"), "-s", f"ARCHIVER_DB={db}")
+    assert clash.exit_code == 2
