@@ -181,7 +181,9 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         raise
     for line in checked.db.repairs:
         click.echo(f"archiver crawl: repaired {db}: {line}", err=True)
-    checked.close()
+    # `checked` stays open (idle) until the crawl is over: closing the last connection of a WAL
+    # archive checkpoints and removes the WAL, and reopening it recovers the WAL index, each a
+    # moment in which a reader without a busy timeout sees "database is locked".
     server = None
     try:
         if replica:
@@ -223,6 +225,7 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
                 server.stop()
     finally:
         lock.release()
+        checked.close()
     stats = crawler.stats.get_stats()
     saved = stats.get("archiver/health_report")      # the store step's verdict (with the archive's history)
     report = HealthReport.from_dict(saved) if saved else assess(stats, settings, stats.get("finish_reason"))
