@@ -412,6 +412,8 @@ def dedup(db):
     if not Path(db).exists():
         raise click.UsageError(f"no archive at {db}")
     archive = Archive.open(db)
+    for line in archive.db.repairs:
+        click.echo(f"archiver dedup: repaired {db}: {line}", err=True)
     counts = archive.reindex_duplicates(now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     archive.close()
     click.echo(f"merged {counts['merged']} duplicate articles, indexed {counts['indexed']} articles, "

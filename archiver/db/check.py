@@ -125,9 +125,15 @@ def sqlite_problem(path: str | Path, exc: BaseException) -> ArchiveError:
 
 
 # --------------------------------------------------------------------------- the expected schema
-@lru_cache(maxsize=1)
 def expected_schema() -> dict:
     """What this version's migrations build: {type: {name: sql}} and each table's columns."""
+    from . import schema
+
+    return _expected_schema(tuple(m.NAME for m in schema._discover()))
+
+
+@lru_cache(maxsize=4)
+def _expected_schema(names: tuple[str, ...]) -> dict:
     import sqlite_utils
 
     from . import schema
@@ -201,7 +207,7 @@ def verify(db, path, *, repair: bool = True) -> list[str]:
         if lacking:
             raise ArchiveError(path, f"table {t} lacks column{'s' if len(lacking) > 1 else ''} "
                                      f"{', '.join(lacking)}", EXIT_DAMAGED)
-    fts_broken = [t for t in (FTS_TABLE, *FTS_SHADOW) if t not in present["table"]]
+    fts_broken = [t for t in (FTS_TABLE, *FTS_SHADOW) if t in exp["table"] and t not in present["table"]]
     missing_idx = [n for n in exp["index"] if n not in present["index"]]
     missing_trg = [n for n in exp["trigger"] if n not in present["trigger"]]
     missing_views = [n for n in exp["view"] if n not in present["view"]]
