@@ -21,6 +21,7 @@ class FetchedPage:
     referer: str | None = None          # the list page that linked it
     list_title: str | None = None
     list_date: str | None = None
+    redirected_from: list[str] = field(default_factory=list)   # URLs asked for before in-network redirects
 
 
 @dataclass

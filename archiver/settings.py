@@ -42,6 +42,16 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
 }
+# Redirects are followed within the network only (an off-network, other-scheme, looping or endless
+# redirect is a failure on the URL asked for); 429/503 with Retry-After wait that long (at most
+# ARCHIVER_RETRY_AFTER_MAX seconds) before the retry (archiver/middlewares.py).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "archiver.middlewares.NetworkRedirectMiddleware": 600,
+    "archiver.middlewares.RetryAfterMiddleware": 560,
+}
+REDIRECT_MAX_TIMES = 5
+ARCHIVER_RETRY_AFTER_MAX = 120.0
 # http_proxy / https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
 HTTPPROXY_ENABLED = True
 

@@ -2,7 +2,7 @@
 
 No requests: ``start()`` yields one ``FetchedPage`` per 2xx network article response of the files
 (``archiver.warc.CaptureReader``), with the capture time as the fetch time, or the ``Failure`` the
-crawl's errback makes of a 4xx/5xx one (``spiders.network.http_failure``), and the pipelines
+crawl's errback makes of a 4xx/5xx one (``archiver.failures.http_failure``), and the pipelines
 (extract, quality, validate, dedupe, store: ``ITEM_PIPELINES``) do exactly what they do for a
 crawled page. The store step records the import as a run (mode ``warc``).
 
@@ -21,7 +21,7 @@ from archiver.db.rawpages import RawPageReader
 from archiver.items import Failure, FetchedPage
 from archiver.sites import load_network
 from archiver.warc import CaptureReader, ImportCounts
-from spiders.network import http_failure
+from archiver.failures import http_failure
 
 MODE = "warc"
 

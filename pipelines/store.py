@@ -190,7 +190,8 @@ class StorePipeline:
             p = item.page
             raw = RawResponse(p.url, p.status, list(p.headers), p.body, p.fetched_at, item.fields.get("encoding"))
             with self.archive.db.atomic():      # the article and its validators: one transaction
-                outcome, _ = self.archive.upsert_article(item.fields, raw, run_id=self.run_id, now=now)
+                outcome, _ = self.archive.upsert_article(item.fields, raw, run_id=self.run_id, now=now,
+                                                         aliases=list(getattr(p, "redirected_from", None) or []))
                 self.state.save_validators(p.url, kind="article", headers=p.headers, now=now, run_id=self.run_id)
             self.stats.inc_value(f"archiver/articles/{outcome.value}")
             self.stats.inc_value(f"archiver/articles_by_site/{item.fields.get('site')}/{outcome.value}")

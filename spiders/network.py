@@ -31,15 +31,14 @@ from typing import Any, AsyncIterator
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                               DownloadFailedError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure as TwistedFailure
 
 from archiver.db.crawlstate import ArchiveReader, validators_from_headers
 from archiver.discovery import Budget, Discovery, Entry
+from archiver.failures import RedirectRefused, classify
 from archiver.incremental import MODES, Revalidation, conditional_headers
 from archiver.items import ArticleRevalidated, ChannelWalkStarted, Failure, FetchedPage, Found, LinkEntry
 from archiver.pages import detect
@@ -49,20 +48,10 @@ from archiver.pages.lists import ListPage
 from archiver.sites import Site, load_network
 from archiver.walks import PagerWalk
 
-ANTI_BOT_STATUSES = {403, 412, 429, 521}
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def http_failure(status: int, body: bytes) -> tuple[str, str]:
-    """(kind, reason) of the failure an HTTP error response is (also for imported captures)."""
-    if status in ANTI_BOT_STATUSES:
-        verdict = detect.check_bytes(status, {}, body)
-        if verdict.kind == "challenge" or status in (412, 521):
-            return "challenge", f"HTTP {status} anti-bot response"
-    return "http", f"HTTP {status}"
 
 
 def _validators(response: Response) -> tuple[str | None, str | None]:
@@ -466,6 +455,7 @@ class NetworkSpider(scrapy.Spider):
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
             body=response.body, fetched_at=utc_now(), site=meta.get("site"), channel=meta.get("channel"),
             referer=meta.get("referer"), list_title=meta.get("list_title"), list_date=meta.get("list_date"),
+            redirected_from=list(response.meta.get("redirect_urls") or []),
         )
 
     # ------------------------------------------------------------------ failures
@@ -506,43 +496,22 @@ class NetworkSpider(scrapy.Spider):
         request = failure.request
         meta = request.meta.get("archiver", {})
         exc = failure.value
-        if isinstance(exc, HttpError):
-            response = exc.response
-            if response.status in (404, 410) and self._expected_absence(meta, request.url):
-                if self._discovered_entry(meta):
-                    yield self._found(meta, request.url, kind="site" if meta["kind"] == "hub" else "channel",
-                                      status="missing")
-                return
-        if meta.get("kind") == "list":
-            self._count(meta.get("site"), "list_failures")
-        if isinstance(exc, HttpError):
-            kind, reason = http_failure(response.status, response.body)
-            yield self._failure(request.url, meta, kind=kind, reason=reason, status=response.status)
+        if isinstance(exc, HttpError) and exc.response.status in (404, 410) \
+                and self._expected_absence(meta, request.url):
+            if self._discovered_entry(meta):
+                yield self._found(meta, request.url, kind="site" if meta["kind"] == "hub" else "channel",
+                                  status="missing")
             return
-        if isinstance(exc, IgnoreRequest) and self._discovered_entry(meta):
+        if isinstance(exc, IgnoreRequest) and not isinstance(exc, RedirectRefused) and self._discovered_entry(meta):
             # A homepage or discovered channel the site's robots.txt keeps us out of: no article lost.
             self.crawler.stats.inc_value("archiver/discovery/ignored")
             yield self._found(meta, request.url, kind="site" if meta["kind"] == "hub" else "channel",
                               status="ignored")
             return
-        if isinstance(exc, IgnoreRequest):
-            # RobotsTxtMiddleware (and any other deliberate skip): not retried.
-            reason = str(exc) or "request ignored"
-            kind = "robots" if "robots" in reason.lower() or not reason else "ignored"
-            yield self._failure(request.url, meta, kind=kind, reason=reason or "forbidden by robots.txt",
-                                exception=type(exc).__name__, retryable=False)
-            return
-        if failure.check(DownloadTimeoutError, twisted_errors.TimeoutError, twisted_errors.TCPTimedOutError):
-            kind = "timeout"
-        elif failure.check(CannotResolveHostError, twisted_errors.DNSLookupError):
-            kind = "dns"
-        elif failure.check(DownloadConnectionRefusedError, DownloadFailedError, ResponseDataLossError,
-                           twisted_errors.ConnectionRefusedError, twisted_errors.ConnectionLost,
-                           twisted_errors.ConnectError):
-            kind = "connection"
-        elif failure.check(DownloadCancelledError):
-            kind = "oversized" if "maxsize" in str(exc).lower() or "max" in str(exc).lower() else "cancelled"
-        else:
-            kind = "exception"
-        yield self._failure(request.url, meta, kind=kind, reason=f"{type(exc).__name__}: {exc}"[:500],
-                            exception=type(exc).__name__)
+        if meta.get("kind") == "list":
+            self._count(meta.get("site"), "list_failures")
+        c = classify(failure)
+        if c.kind in ("dns", "connection", "timeout", "redirect", "oversized"):
+            self.logger.warning("%s: %s (%s)", c.url, c.kind, c.reason)      # one line, no traceback
+        yield self._failure(c.url, meta, kind=c.kind, reason=c.reason, status=c.status, exception=c.exception,
+                            retryable=c.retryable)

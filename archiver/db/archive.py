@@ -141,7 +141,7 @@ class Archive:
 
     # ------------------------------------------------------------------ articles
     def upsert_article(self, record: dict[str, Any], raw: RawResponse, *, run_id: int | None,
-                       now: str) -> tuple[ArticleOutcome, int]:
+                       now: str, aliases: list[str] = ()) -> tuple[ArticleOutcome, int]:
         """Store one extracted article and its raw response atomically.
 
         The page becomes a sighting of an article: a new one, or one already archived under this
@@ -160,6 +160,10 @@ class Archive:
             self._resolve_failure(values["url"], now)
             if values["canonical_url"] != values["url"]:
                 self._resolve_failure(values["canonical_url"], now)
+            if aliases:         # URLs that redirected here: sightings of the same article
+                DedupStore(self.db).add_aliases(values["url"], list(aliases), run_id=run_id, now=now)
+                for alias in aliases:
+                    self._resolve_failure(alias, now)
         return ArticleOutcome(outcome), pk
 
     def article_for_url(self, url: str) -> dict | None:

@@ -96,6 +96,26 @@ class DedupStore:
         self._choose_primary(article_id, held=(sid, values), now=now)
         return "duplicate", article_id
 
+    def add_aliases(self, url: str, aliases: list[str], *, run_id: int | None, now: str) -> int:
+        """URLs that redirected (within the network) to the page stored at ``url``: each becomes a
+        sighting of the same article (not primary, no text of its own). Returns how many are new."""
+        sighting = self._row("select * from sightings where url = ?", [url])
+        if sighting is None:
+            return 0
+        added = 0
+        for alias in dict.fromkeys(a for a in aliases if a and a != url):
+            known = self._row("select id from sightings where url = ?", [alias])
+            if known is not None:
+                self.db.execute("update sightings set last_seen = ?, last_run_id = ? where id = ?",
+                                [now, run_id, known["id"]])
+                continue
+            row = {k: v for k, v in sighting.items() if k != "id"}
+            row.update(url=alias, canonical_url=alias, is_primary=0, body=None, first_seen=now, last_seen=now,
+                       last_changed=now, first_run_id=run_id, last_run_id=run_id)
+            self.db["sightings"].insert(row)
+            added += 1
+        return added
+
     def _article_for(self, page: dict) -> int | None:
         row = self._row("select article_id from sightings where canonical_url = ? order by article_id limit 1",
                         [page["canonical_url"]])
