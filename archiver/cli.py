@@ -181,9 +181,10 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         raise
     for line in checked.db.repairs:
         click.echo(f"archiver crawl: repaired {db}: {line}", err=True)
-    # `checked` stays open (idle) until the crawl is over: closing the last connection of a WAL
-    # archive checkpoints and removes the WAL, and reopening it recovers the WAL index, each a
-    # moment in which a reader without a busy timeout sees "database is locked".
+    # `checked` stays open (idle) until the store step has opened its own connection, then closes:
+    # the crawl has exactly one connection to the archive, and no moment with none (closing the
+    # last connection of a WAL archive checkpoints and removes the WAL, reopening recovers the WAL
+    # index: moments in which a reader without a busy timeout sees "database is locked").
     server = None
     try:
         if replica:
@@ -218,6 +219,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         try:
             process = CrawlerProcess(settings)
             crawler = process.create_crawler("network")
+            from scrapy import signals as scrapy_signals
+            crawler.signals.connect(lambda **_: checked.close(), signal=scrapy_signals.spider_opened, weak=False)
             process.crawl(crawler)
             process.start()
         finally:
