@@ -112,10 +112,10 @@ def serve(db, port, settings, print_metadata):
 @click.option("--count", "count_only", is_flag=True, help="Only how many articles match, per site.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
 def search(query, db, count_only, as_json):
-    """Search the archive (Chinese of any length, mixed, several words) ranked by relevance.
+    """Search the archive (Chinese of any length, mixed, several words; OR, -word, "quoted").
 
-    The same SQL as the canned query `search` in Datasette: bm25, headline hits weigh 5x, with an
-    excerpt around the first word (marked 【】).
+    The same SQL as the canned query `search` in Datasette: the newest matches, those with every
+    word in the headline first, with an excerpt around the first word (marked 【】).
     """
     from archiver.search.query import count_by_site, search as run_search
 
@@ -231,7 +231,7 @@ def export(db, sites, since, until, query, fmt, columns, limit, out):
 @DB_OPTION
 @click.option("--check", is_flag=True, help="Only check that the index covers exactly the articles (exit 1 if not).")
 def reindex(db, check):
-    """Rebuild the Chinese search index (articles_fts) from the articles table.
+    """Rebuild the Chinese search indexes (articles_fts, articles_fts_bigram) from the articles table.
 
     Also brings an older archive's schema up to date. The index is kept in step on every crawl;
     rebuild after changing articles outside the archiver, or after a change of the indexing rule.

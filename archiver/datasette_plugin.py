@@ -2,14 +2,23 @@
 
 What it adds to any Datasette 0.65 that opens an archive (a database with ``articles_fts``):
 
+* The reading room (Jinja templates in ``archiver/templates``, data from ``extra_template_vars``):
+  an article as a page to read (``archive_article.html``: headline, date, 来源, paragraphs,
+  sightings, revisions with a diff, near-duplicates, extraction details, the archived copy), the
+  articles table and its search results as a list (``archive_list.html``), the canned query
+  ``search`` as a search page (``archive_search.html``), featured tables on the home and database
+  pages, and pictures beside the lists (``archiver.research.charts``, server-side SVG).
+  ``?_fields=all`` on an article, ``?_col=``/``?_nocol=`` on the table give Datasette's own pages.
+* ``/-/archived/<db>/<raw id>``: the archived response, served with a Content-Security-Policy that
+  allows no script and no request (and ``sandbox``), shown in a ``sandbox=""`` frame.
 * Chinese in the table search box and ``?_search=``: ``escape_fts()`` is replaced, on the archive's
-  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰 铝"``), and the
-  ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``). Without this
-  plugin that box would silently return nothing for two or more Chinese characters, so the index
-  is announced here and not in ``metadata.yml``.
+  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰 铝"``; OR, -word,
+  "quoted"), and the ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``).
+  Without this plugin that box would silently return nothing for two or more Chinese characters,
+  so the index is announced here and not in ``metadata.yml``.
 * ``zh_fts_query(q)`` as an SQL function, for hand-written SQL.
-* Article bodies as readable text: ``body`` one paragraph per line, ``body_html`` through the
-  allowlist sanitiser (no script, no event handler, only http(s) links), in a bounded box.
+* Article bodies in Datasette's own table and row pages as readable text: ``body`` one paragraph
+  per line, ``body_html`` through the allowlist sanitiser; article ids in query results as links.
 * A ``year`` facet type (``{"year": "published_at"}`` in metadata, or ``?_facet_year=published_at``).
 * Canned queries that need tables from later schema versions (sightings, review_queue, ...) are
   swapped for a fallback that works on this archive's schema (``plugins.chinalco_archive.fallbacks``
@@ -21,6 +30,9 @@ from __future__ import annotations
 
 import html
 import sqlite3
+import time
+import urllib.parse
+from pathlib import Path
 
 import markupsafe
 from datasette import hookimpl
@@ -33,16 +45,8 @@ PLUGIN = "chinalco_archive"
 FTS_TABLE = "articles_fts"
 BODY_COLUMNS = {"body", "body_html"}
 CSS_PATH = "/-/chinalco-archive.css"
-CSS = """
-.zh-body { max-height: 14em; overflow: auto; min-width: 24em; max-width: 48em; line-height: 1.6;
-           border-left: 3px solid #ddd; padding: 0 0.6em; }
-.zh-body p { margin: 0 0 0.5em 0; }
-.zh-body img { max-width: 100%; height: auto; }
-body.row .zh-body { max-height: none; }
-dl.column-descriptions { column-count: 2; column-gap: 2em; font-size: 0.85em; max-height: 9em; overflow: auto;
-                         border: 1px solid #eee; padding: 0.3em 0.6em; }
-dl.column-descriptions dt, dl.column-descriptions dd { break-inside: avoid; }
-"""
+STATIC = Path(__file__).with_name("static")
+CSS = (STATIC / "archive.css").read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- which databases
@@ -119,11 +123,29 @@ def safe_body_html(fragment: str) -> str:
     return str(soup)
 
 
-@hookimpl
-def render_cell(value, column, table, database, datasette):
-    if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
+# Columns of query results that hold an article id (``id`` only when the row has a title).
+ARTICLE_ID_COLUMNS = {"article_id", "id_a", "id_b", "article_id_a", "article_id_b", "story_id", "other_id"}
+
+
+def _article_link(row, value, column, database, datasette):
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
+    keys = set(row.keys()) if hasattr(row, "keys") else set()
+    if column in ARTICLE_ID_COLUMNS or (column == "id" and keys & {"title", "story", "current_title"}):
+        href = datasette.urls.row(database, "articles", value)
+        return markupsafe.Markup(f'<a href="{markupsafe.escape(href)}">{value}</a>')
+    return None
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
     if database not in _archive_databases(datasette):
+        return None
+    if table is None:                       # a query's results: article ids become links to the article
+        link = _article_link(row, value, column, database, datasette)
+        if link is not None:
+            return link
+    if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
         return None
     inner = safe_body_html(value) if column == "body_html" else _paragraphs(value)
     return markupsafe.Markup(f'<div class="zh-body" lang="zh">{inner}</div>')
@@ -132,6 +154,240 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def extra_css_urls(datasette):
     return [{"url": datasette.urls.path(CSS_PATH)}] if _archive_databases(datasette) else []
+
+
+# ----------------------------------------------------------------------------- templates
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Put archiver/templates after a --template-dir and before Datasette's own templates.
+
+    (Datasette finds a plugin's templates only next to a plugin *package*; this plugin is a module.)
+    """
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    from archiver.search.excerpt import excerpt, mark_brackets
+
+    env.filters["zh_cells"] = lambda row: {c["column"]: c["raw"] for c in row}
+    env.filters["zh_excerpt"] = lambda text, q=None: excerpt(text, q)
+    env.filters["zh_mark"] = lambda text, q=None: mark_brackets(text, q)
+    loader = env.loader
+    first = loader.loaders[0] if isinstance(loader, ChoiceLoader) and loader.loaders else None
+    if isinstance(first, FileSystemLoader):
+        if str(TEMPLATES) not in first.searchpath:
+            first.searchpath.insert(len(first.searchpath) - 1, str(TEMPLATES))
+    else:
+        env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), loader])
+
+
+# ----------------------------------------------------------------------------- article page
+ARCHIVED_PATH = "/-/archived/{database}/{raw_id}"
+
+
+# Columns of `articles` too wide or too internal for the table view: hidden there by default (the
+# reader can show each again from its column menu, or drop the ?_nocol= from the URL).
+HIDDEN_COLUMNS = ("body", "body_html", "images", "attachments", "extraction", "breadcrumb", "content_hash",
+                  "raw_page_id", "first_run_id", "last_run_id", "published_raw", "list_title", "list_date",
+                  "doc_id", "family", "credits", "quality_flags", "url_date", "editor", "language", "canonical_url",
+                  "channel", "site", "published_precision", "last_changed")
+# The tables a researcher starts from, on the home and database pages.
+FEATURED = (("articles", "文章 Articles", "every article, newest first; search box and facets"),
+            ("search", "全文检索 Search", "ranked search with excerpts and the shape of the matches"),
+            ("stories", "稿件 Stories", "one row per story, with the sites it ran on"),
+            ("failures", "失败页面 Failures", "pages the crawler could not archive"))
+SEARCH_ARGS = ("_search", "_search_title", "_search_body")
+
+
+def _search_query(request) -> str:
+    for key in SEARCH_ARGS:
+        if request.args.get(key):
+            return request.args.get(key)
+    return ""
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    """Data for the project's templates: the article page (``zh_article``), the articles list
+    (``zh_list``), the search page (``zh_search``) and the featured tables (``zh_featured``)."""
+    if request is None:
+        return {}
+
+    async def inner():
+        archives = _archive_databases(datasette)
+        if view_name == "index" or (view_name == "database" and template.startswith("database")):
+            return {"zh_featured": await _featured(datasette, [database] if database else sorted(archives))}
+        if database not in archives:
+            return {}
+        if view_name == "row" and table == "articles":
+            return await _article_vars(datasette, database, request)
+        if view_name == "table" and table == "articles":
+            from archiver.search.zh import parse
+
+            q = _search_query(request)
+            chosen = any(k in request.args for k in ("_col", "_nocol"))
+            parsed = parse(q) if q else None
+            charts = {}
+            if not chosen:
+                charts = (await _search_chart_vars(datasette, database, q, parsed) if q
+                          else {"charts": await _archive_charts(datasette, database)})
+            return {"zh_list": not chosen, "zh_query": q, "zh_parsed": parsed, "zh_charts": charts,
+                    "zh_table_view_url": datasette.urls.path(path_with_added_args(
+                        request, [("_nocol", c) for c in HIDDEN_COLUMNS]))}
+        if (template or "").startswith("query") and request.path == datasette.urls.database(database) + "/search" \
+                and request.args.get("_fields") != "all":
+            return await _search_vars(datasette, database, request)
+        return {}
+
+    return inner
+
+
+async def _featured(datasette, names) -> list[dict]:
+    out = []
+    for name in names:
+        if name not in _archive_databases(datasette):
+            continue
+        db = datasette.get_database(name)
+        have = set(await db.table_names()) | set(await db.view_names())
+        links = [{"href": (datasette.urls.database(name) + "/search" if t == "search" else datasette.urls.table(name, t)),
+                  "label": label, "about": about}
+                 for t, label, about in FEATURED if t == "search" or t in have]
+        out.append({"database": name, "links": links})
+    return out
+
+
+async def _article_vars(datasette, database, request) -> dict:
+    if request.args.get("_fields") == "all":
+        return {"zh_article": None}
+    pks = (request.url_vars or {}).get("pks") or ""
+    try:
+        article_id = int(urllib.parse.unquote(pks))
+    except ValueError:
+        return {"zh_article": None}
+    from archiver.research.article import page_data
+
+    data = await datasette.get_database(database).execute_fn(lambda conn: page_data(conn, article_id))
+    if data is None:
+        return {"zh_article": None}
+    raw = data.get("raw_page")
+    url = (datasette.urls.path(ARCHIVED_PATH.format(database=urllib.parse.quote(database), raw_id=raw["id"]))
+           if raw else None)
+    return {"zh_article": data, "zh_archived_url": url}
+
+
+async def _search_vars(datasette, database, request) -> dict:
+    from archiver.search.sql import RANK_WINDOW
+    from archiver.search.zh import parse
+
+    q = request.args.get("q") or ""
+    parsed = parse(q) if q else None
+    info = {"total": None, "window": RANK_WINDOW, "charts": [], "note": ""}
+    if q:
+        info.update(await _search_chart_vars(datasette, database, q, parsed))
+    return {"zh_search": info, "zh_query": q, "zh_parsed": parsed}
+
+
+# How long the pictures of a search may take before they fall back to the newest matches only.
+CHART_TIME_LIMIT_MS = 1000
+# How long the pictures of the whole archive (computed once per change of the file) may take.
+ARCHIVE_CHART_TIME_LIMIT_MS = 5000
+
+
+def _with_deadline(conn, ms: int, fn):
+    """``fn()``, or None when it takes longer than ``ms`` (the statement is interrupted)."""
+    deadline = time.monotonic() + ms / 1000
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 20000)
+    try:
+        return fn()
+    except sqlite3.OperationalError as e:
+        if "interrupt" in str(e):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+async def _search_chart_vars(datasette, database, q, parsed) -> dict:
+    """The number of matches and the pictures of them (all matches, or the newest RANK_WINDOW when
+    counting all would take longer than CHART_TIME_LIMIT_MS)."""
+    from archiver.research.charts import search_charts
+    from archiver.search.sql import RANK_WINDOW
+
+    if parsed is None or not parsed.expr:
+        return {"total": 0 if parsed is not None else None, "charts": [], "note": ""}
+    table_url = datasette.urls.table(database, "articles")
+
+    def build(conn):
+        # the index the canned query reads for this query (the bigram one for words of 2+ ideographs)
+        bigram = parsed.bexpr and conn.execute("select 1 from sqlite_master where name = 'articles_fts_bigram'"
+                                               ).fetchone()
+        index, expr = ("articles_fts_bigram", parsed.bexpr) if bigram else ("articles_fts", parsed.expr)
+        done = _with_deadline(conn, CHART_TIME_LIMIT_MS,
+                              lambda: search_charts(conn, expr, table_url=table_url, q=q, index=index))
+        if done is not None:
+            total, charts = done
+            return {"total": total, "charts": charts, "note": ""}
+        ids = [r[0] for r in conn.execute(f"select rowid from {index} where {index} match ? "
+                                          "order by rowid desc limit ?", [expr, RANK_WINDOW])]
+        _, charts = search_charts(conn, expr, table_url=table_url, q=q, limit_ids=ids)
+        for c in charts:
+            c.note = (f"只含最新的 {len(ids):,} 篇 Only the newest {len(ids):,} matches are drawn "
+                      f"(counting all of them took over {CHART_TIME_LIMIT_MS / 1000:g} s).")
+        return {"total": None, "charts": charts, "note": "many"}
+
+    return await datasette.get_database(database).execute_fn(build)
+
+
+_CHART_CACHE: dict = {}
+
+
+async def _archive_charts(datasette, database) -> list:
+    """Articles per month per site and sources over time, cached until the file changes."""
+    from archiver.research.charts import archive_charts
+
+    db = datasette.get_database(database)
+    stamp = []
+    for suffix in ("", "-wal"):
+        try:
+            st = Path(str(db.path) + suffix).stat()
+            stamp.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamp.append(None)
+    key = (database, str(db.path))
+    hit = _CHART_CACHE.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    table_url = datasette.urls.table(database, "articles")
+    # (a full pass over the articles: ~1 s per 100k rows; past the limit the list shows no pictures
+    # until the file changes, rather than making every visit wait)
+    charts = await db.execute_fn(
+        lambda conn: _with_deadline(conn, ARCHIVE_CHART_TIME_LIMIT_MS, lambda: archive_charts(conn, table_url)))
+    _CHART_CACHE[key] = (stamp, charts or [])
+    return charts or []
+
+
+async def _archived_view(datasette, request):
+    """The raw archived response, served so that nothing in it can run or fetch anything."""
+    from datasette.utils.asgi import Response
+
+    from archiver.research.article import ARCHIVED_COPY_CSP, raw_page_body
+
+    database = request.url_vars["database"]
+    if database not in _archive_databases(datasette):
+        return Response.text("not an archive", status=404)
+    # the same permissions as reading the raw_pages table itself (Forbidden becomes a 403 page)
+    await datasette.ensure_permissions(request.actor, [("view-table", (database, "raw_pages")),
+                                                       ("view-database", database), "view-instance"])
+    raw_id = int(request.url_vars["raw_id"])
+    found = await datasette.get_database(database).execute_fn(lambda conn: raw_page_body(conn, raw_id))
+    if found is None:
+        return Response.text("no such archived page", status=404)
+    body, charset = found
+    return Response(body, status=200, content_type=f"text/html; charset={charset}",
+                    headers={"Content-Security-Policy": ARCHIVED_COPY_CSP, "X-Content-Type-Options": "nosniff",
+                             "Referrer-Policy": "no-referrer", "X-Frame-Options": "SAMEORIGIN",
+                             "Cache-Control": "private, max-age=3600"})
 
 
 # ----------------------------------------------------------------------------- year facet
@@ -254,7 +510,8 @@ async def _css_view():
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/report$", _report_view), (r"^/-/chinalco-archive\.css$", _css_view)]
+    return [(r"^/-/report$", _report_view), (r"^/-/chinalco-archive\.css$", _css_view),
+            (r"^/-/archived/(?P<database>[^/]+)/(?P<raw_id>[0-9]+)$", _archived_view)]
 
 
 @hookimpl

@@ -84,7 +84,9 @@ def test_ranked_search_query(archive):
     assert "【职工代表大会】" in seed["excerpt"]
     hits = get(ds, "/archive/search.json", q="兰铝", _shape="array").json()
     assert "兰铝" in hits[0]["title"]                      # a headline hit comes first
-    assert [r["relevance"] for r in hits] == sorted((r["relevance"] for r in hits), reverse=True)
+    headline = [r["found_in"].startswith("标题") for r in hits]
+    assert headline == sorted(headline, reverse=True)           # headline hits, then body hits
+    assert all("兰铝" in r["title"] for r, h in zip(hits, headline) if h)
     assert get(ds, "/archive/search.json", q="", _shape="array").json() == []
     counts = get(ds, "/archive/search_count.json", q="兰铝", _shape="array").json()
     assert sum(r["articles"] for r in counts) == len(ids(get(ds, "/archive/articles.json", _search="兰铝",
@@ -101,7 +103,7 @@ def test_every_canned_query_runs_on_this_archive(archive):
     page = get(ds, "/archive/story_sightings").text
     if "sightings" not in open_db(archive["db"], readonly=True).table_names():
         assert "The same headline on several sites" in page and "This archive has no sightings yet" in page
-    review = get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"]
+    review = get(ds, "/archive/extractions_to_review.json", _shape="objects").json()["rows"]
     if "why" in (review[0] if review else {}):     # the fallback (no quality scores in this archive)
         assert any(r["id"] == archive["raw_html"] and "short body" in r["why"] for r in review)
     health = get(ds, "/archive/site_health.json", _shape="objects").json()["rows"]
@@ -170,8 +172,11 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
     story = get(ds, "/archive/story_sightings.json", _shape="objects").json()["rows"]
     assert {r["site"] for r in story} == {"lzly_chinalco_com_cn", "chalco_com_cn"}
     assert get(ds, "/archive/story_sightings.json", _shape="objects", article=str(seed)).json()["rows"]
-    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/near_duplicates.json", _shape="objects").json()["rows"]]
-    assert get(ds, "/archive/review_queue.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
+    assert 0.93 in [r["similarity"] for r in get(ds, "/archive/similar_articles.json", _shape="objects").json()["rows"]]
+    assert get(ds, "/archive/extractions_to_review.json", _shape="objects").json()["rows"][0]["id"] == archive["raw_html"]
+    # no canned query has the name of a table or view, so none hides one
+    names = {r[0] for r in open_db(db, readonly=True).conn.execute("select name from sqlite_master")}
+    assert not set(meta) & names, set(meta) & names
     assert get(ds, "/archive/site_health.json", _shape="objects").json()["rows"][0]["site"] == "lzly_chinalco_com_cn"
     assert get(ds, "/archive/article_revisions.json", _shape="objects", article=str(seed)).json()["rows"]
 
@@ -179,7 +184,7 @@ def test_canned_queries_run_on_the_schema_the_other_branches_agreed(archive, tmp
 def test_bodies_render_as_text_and_archived_html_is_sanitised(archive):
     ds = _ds(archive["db"])
     for article in (archive["raw_html"], archive["hostile"]):
-        page = get(ds, f"/archive/articles/{article}").text
+        page = get(ds, f"/archive/articles/{article}?_fields=all").text      # Datasette's own row page
         bodies = page.split('class="zh-body"')[1:]
         assert len(bodies) == 2, "body and body_html are both rendered"
         for chunk in bodies:
@@ -187,10 +192,13 @@ def test_bodies_render_as_text_and_archived_html_is_sanitised(archive):
             assert "<script" not in chunk.lower() and "onerror" not in chunk.lower()
             assert "onclick" not in chunk.lower() and "javascript:" not in chunk.lower()
             assert "<iframe" not in chunk.lower() and "<svg" not in chunk.lower()
-    page = get(ds, f"/archive/articles/{archive['hostile']}").text
+    page = get(ds, f"/archive/articles/{archive['hostile']}?_fields=all").text
     assert "&lt;script&gt;window.__pwned=" in page               # text that looks like markup stays text
-    seed_page = get(ds, f"/archive/articles/{archive['seed_id']}").text
+    seed_page = get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text
     assert "<p>2月7日,公司召开二届五次职工代表大会。" in seed_page       # one <p> per paragraph
+    reading = get(ds, f"/archive/articles/{archive['hostile']}").text         # the article page
+    assert "<script>window.__pwned" not in reading and 'onerror="window' not in reading
+    assert "&lt;script&gt;window.__pwned=" in reading
     table = get(ds, "/archive/articles").text
     assert "<script>window.__pwned" not in table and 'onerror="window' not in table
 
@@ -305,3 +313,164 @@ def test_plain_datasette_opens_the_archive_and_can_still_search(archive):
     assert {"search", "contains", "index"} <= set(out["help"])
     assert archive["seed_id"] in out["pasted"]      # the SQL from search_help, pasted into the SQL editor
     assert sorted(out["contains"]) == sorted(out["pasted"])   # the column filter finds the same articles
+
+
+# ----------------------------------------------------------------------------- the article page
+def _archive_with_history(archive, tmp_path) -> Path:
+    """The test archive plus a second sighting, a revision and a near-duplicate of the seed."""
+    db = tmp_path / "archive.db"
+    shutil.copy(archive["db"], db)
+    conn = open_db(db).conn
+    _apply_agreed_schema(conn)
+    seed = archive["seed_id"]
+    body = conn.execute("select body from articles where id = ?", [seed]).fetchone()[0]
+    old = body.replace("二届五次职工代表大会", "二届四次职工代表大会", 1) + "\n这一段后来删掉了。"
+    conn.execute("insert into sightings (article_id, url, canonical_url, site, channel, title, source, published_at, "
+                 "is_primary, first_seen, last_seen) values (?, 'https://www.chalco.com.cn/xwdt/gsyw/t1.html', "
+                 "'https://www.chalco.com.cn/xwdt/gsyw/t1.html', 'chalco_com_cn', 'xwdt/gsyw', '转载标题', '中铝股份', "
+                 "'2026-02-09', 0, '2026-02-10', '2026-02-10')", [seed])
+    conn.execute("insert into revisions (article_id, url, superseded_at, captured_at, title, source, published_at, body) "
+                 "select id, url, '2026-02-20', '2026-02-08', '旧标题', source, published_at, ? from articles "
+                 "where id = ?", [old, seed])
+    conn.execute("insert into near_duplicates (article_id_a, article_id_b, similarity, method, created_at) "
+                 "values (?, ?, 0.87, 'minhash', '2026')", [seed, archive["hostile"]])
+    conn.commit()
+    conn.close()
+    return db
+
+
+def test_article_page_is_made_for_reading(archive, tmp_path):
+    db = _archive_with_history(archive, tmp_path)
+    ds = _ds(db)
+    resp = get(ds, f"/archive/articles/{archive['seed_id']}")
+    assert resp.status_code == 200
+    page = resp.text
+    assert '<h1 class="zh-headline">奋楫争先开新局' in page
+    assert "来源：走进兰铝" in page and '<time datetime="2026-02-07">2026-02-07</time>' in page and "(日 day)" in page
+    assert "<p>2月7日,公司召开二届五次职工代表大会。" in page                  # paragraphs, first one first
+    assert "兰州铝业有限公司</a> › <span>新闻动态</span> › <span>公司要闻</span>" in page   # site and breadcrumb
+    assert 'href="https://lzly.chinalco.com.cn/' in page and "原文 Original page" in page
+    # where else it ran, with its own 来源 and date
+    assert "中铝股份" in page and "2026-02-09" in page and "转载标题" in page
+    # how it changed: headline and body diff, character by character
+    assert "<del>旧标题</del>" in page and "<del>四</del><ins>五</ins>" in page and "<del>这一段后来删掉了。</del>" in page
+    # near-duplicates with their scores, linked
+    assert "0.87" in page and f'href="/archive/articles/{archive["hostile"]}"' in page
+    # extraction details collapsed; pictures listed, not loaded from the publisher
+    assert '<details class="zh-extraction">' in page and "chinalco:heading-before-info" in page
+    assert "W020260209399596239439.jpg" in page and "<img" not in page.split('class="zh-article"')[1]
+    # the archived copy: a sandboxed frame that allows nothing
+    frame = page.split("<iframe")[1].split(">")[0]
+    assert 'sandbox=""' in frame and "data-src=\"/-/archived/archive/" in frame
+    assert "Datasette" in get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text   # every column
+    assert "zh-headline" not in get(ds, f"/archive/articles/{archive['seed_id']}?_fields=all").text
+
+
+def test_article_page_on_an_archive_without_dedup_tables(archive):
+    page = get(_ds(archive["db"]), f"/archive/articles/{archive['raw_html']}").text
+    assert '<h1 class="zh-headline">未净化正文测试</h1>' in page
+    assert "<script>window.__pwned" not in page and "onclick" not in page
+
+
+def test_archived_copy_is_served_with_no_script_and_no_network(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, f"/archive/articles/{archive['hostile']}").text
+    url = page.split('data-src="')[1].split('"')[0]
+    resp = get(ds, url)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    for directive in ("default-src 'none'", "sandbox", "form-action 'none'", "img-src data:"):
+        assert directive in csp
+    assert "script-src" not in csp and "'unsafe-inline'" not in csp.replace("style-src 'unsafe-inline'", "")
+    assert "<script>window.__pwned" in resp.text            # what the crawler saw, unchanged
+    assert get(ds, "/-/archived/archive/999999").status_code == 404
+    meta = load_metadata("archive")
+    meta["databases"]["archive"]["tables"]["raw_pages"]["allow"] = False      # raw pages closed to everyone
+    assert get(_ds(archive["db"], meta), url).status_code == 403
+
+
+# ----------------------------------------------------------------------------- lists made for scanning
+def test_articles_are_a_list_of_headlines_with_excerpts(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/articles", _search="职工代表大会").text
+    assert 'class="zh-list"' in page and "zh-list-mode" in page
+    seed = page.split(f'<a class="zh-title" href="/archive/articles/{archive["seed_id"]}">')[1].split("</li>")[0]
+    assert seed.startswith("奋楫争先开新局")
+    assert "2026-02-07" in seed and "来源：走进兰铝" in seed and "兰州铝业有限公司" in seed and "公司要闻" in seed
+    assert "<mark>职工代表大会</mark>" in seed                         # the excerpt, hit marked
+    assert "Searching for: <q>职工代表大会</q>" in page.replace("\n", " ").replace("    ", "")
+    assert "<script>window.__pwned" not in get(ds, "/archive/articles", _search="兰铝").text
+    # the table view: every column still selectable, wide and internal ones hidden by default
+    url = page.split('class="zh-views">')[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    table = get(ds, url).text
+    assert 'class="rows-and-columns"' in table and "zh-list-mode" not in table
+    assert 'class="col-title' in table and 'class="col-body ' not in table and 'class="col-body_html' not in table
+    assert "_nocol=body" in url and "_search=" in url
+
+
+def test_search_syntax_is_explained_and_refusals_say_why(archive):
+    ds = _ds(archive["db"])
+    both = set(ids(get(ds, "/archive/articles.json", _search="职代会 OR 不存在的词语", _shape="array", _size="max")))
+    assert archive["seed_id"] in both
+    assert both == set(ids(get(ds, "/archive/articles.json", _search="职代会", _shape="array", _size="max")))
+    without = ids(get(ds, "/archive/articles.json", _search="兰铝 -职代会", _shape="array", _size="max"))
+    assert archive["seed_id"] not in without and archive["hostile"] in without
+    assert ids(get(ds, "/archive/articles.json", _search="-铝", _shape="array")) == []
+    page = get(ds, "/archive/articles", _search="-铝").text
+    assert "只有排除词" in page and 'role="alert"' in page
+    ranked = get(ds, "/archive/search.json", q="兰铝 NOT 职代会", _shape="array").json()
+    assert ranked and archive["seed_id"] not in [r["id"] for r in ranked]
+    assert "检索语法 How to search" in get(ds, "/archive/search", q="兰铝").text
+
+
+def test_search_page_lists_ranked_results(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/search", q="职工代表大会").text
+    assert '<form class="zh-search-form"' in page and 'value="职工代表大会"' in page
+    assert f'<a class="zh-title" href="/archive/articles/{archive["seed_id"]}">' in page
+    assert "<mark>职工代表大会</mark>" in page and "【" not in page.split('class="zh-list"')[1]
+    assert "标题 headline" in page and "Order: articles with every word in the headline first" in page
+    plain = get(ds, "/archive/search", q="职工代表大会", _fields="all").text   # Datasette's own query page
+    assert 'class="rows-and-columns"' in plain
+    assert f'<a href="/archive/articles/{archive["seed_id"]}">{archive["seed_id"]}</a>' in plain   # ids are links
+
+
+def test_home_page_features_what_researchers_read_and_hides_internal_tables(archive):
+    ds = _ds(archive["db"])
+    for path in ("/", "/archive"):
+        page = get(ds, path).text
+        featured = page.split('class="zh-featured"')[1].split("</div>")[0]
+        assert 'href="/archive/articles"' in featured and 'href="/archive/search"' in featured
+        assert 'href="/archive/failures"' in featured
+    home = get(ds, "/").text.split('class="zh-featured"')[1]
+    for internal in ("dedup_lsh", "http_validators", "dedup_signatures", "raw_pages", "schema_migrations"):
+        assert f"/archive/{internal}\"" not in home, internal
+
+
+# ----------------------------------------------------------------------------- pictures
+def test_the_time_axis_is_clipped_to_where_the_articles_are():
+    from archiver.research.charts import clip_months, stacked_months
+
+    months, outliers = clip_months({"2016-03": 1, **{f"2025-{m:02d}": 10 for m in range(1, 13)}})
+    assert months[0] == "2025-01" and months[-1] == "2025-12" and outliers == [("2016-03", 1)]
+    assert clip_months({"2025-01": 5, "2025-04": 5}) == (["2025-01", "2025-02", "2025-03", "2025-04"], [])
+    chart = stacked_months([("2016-03", "a", 1)] + [(f"2025-{m:02d}", k, 5) for m in range(1, 13) for k in "ab"],
+                           label="t")
+    assert chart.outliers == [("2016-03", 1)] and len(chart.bars) == 24
+    assert {b.colour for b in chart.bars if b.title.endswith("a: 5")} != {b.colour for b in chart.bars
+                                                                           if b.title.endswith("b: 5")}
+
+
+def test_pictures_sit_beside_the_lists(archive):
+    ds = _ds(archive["db"])
+    page = get(ds, "/archive/articles").text
+    assert 'aria-label="每月文章数（按网站）Articles per month, by site"' in page
+    assert 'aria-label="来源随时间 Sources over time' in page
+    assert "Left off the time axis: 2016-" in page               # the 2016 article is noted, not drawn
+    assert "<script" not in page.split('class="zh-charts"')[1].split("</aside>")[0]
+    search = get(ds, "/archive/search", q="兰铝").text
+    assert 'aria-label="检索结果按网站 Matches per site: 兰铝"' in search
+    assert 'aria-label="检索结果按月 Matches per month: 兰铝"' in search
+    assert "5 篇 articles match" in search or "篇 articles match" in search
+    per_site = search.split('aria-label="检索结果按网站')[1].split("</svg>")[0]
+    assert "/archive/articles?_search=%E5%85%B0%E9%93%9D&amp;site=lzly_chinalco_com_cn" in per_site

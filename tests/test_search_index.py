@@ -6,6 +6,7 @@ import pytest
 from archiver.db import Archive, applied_migrations
 from archiver.db import search_index
 from archiver.search.query import count_by_site, matching_ids, search
+from archiver.search.zh import parse
 from tests.searchutil import put
 
 
@@ -84,7 +85,7 @@ def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
     conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
     assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
     assert conn.execute("""select rowid from articles_fts where articles_fts match '"职 代 会"'""").fetchall() == [(1,)]
-    with pytest.raises(sqlite3.OperationalError, match="zh_shadow"):
+    with pytest.raises(sqlite3.OperationalError, match="zh_shadow|zh_bigrams"):
         conn.execute("update articles set title = '改' where id = 1")
     conn.close()
 
@@ -118,7 +119,7 @@ def test_search_ranks_headline_hits_first_and_shows_an_excerpt(tmp_path):
     put(a, 3, "中铝集团安全生产", "安全第一。")
     rows = search(a.db, "兰铝")
     assert [r["id"] for r in rows] == [in_title, body_only]
-    assert rows[0]["relevance"] > rows[1]["relevance"] > 0
+    assert [r["found_in"][:2] for r in rows] == ["标题", "正文"]
     assert "【兰铝】将继续推进改革" in rows[1]["excerpt"]
     assert rows[1]["excerpt"].startswith("…")
     assert search(a.db, "") == []
@@ -138,3 +139,30 @@ def test_search_multi_term_mixed_and_fullwidth(tmp_path):
     assert ids("ＥＳＧ报告") == [p1]
     assert ids("6063铝合金") == [p1]
     assert ids("职代会 不存在的词") == []
+
+
+def test_the_bigram_index_is_kept_in_step_and_finds_what_the_character_index_finds(tmp_path):
+    a = Archive.open(tmp_path / "a.db")
+    assert search_index.has_bigram(a.db)
+    put(a, 1, "兰州铝业召开职代会", "兰州铝业。职代会在兰州召开，铝业发展。")
+    put(a, 2, "中铝新闻", "兰州 铝业不是兰州铝业？兰州铝。业")
+    put(a, 3, "其他", "电解铝产能2026年")
+    queries = ["兰州铝业", "兰州", "铝业", "州铝", "铝业发展", "职代会", "电解铝产能", "兰州铝业 职代会",
+               "兰州 OR 电解", "兰州 -职代会", "业兰", "铝。业"]
+    for q in queries:
+        uni = matching_ids(a.db, q, index="articles_fts")
+        assert matching_ids(a.db, q) == uni, q
+        if parse(q).bexpr:
+            assert matching_ids(a.db, q, index="articles_fts_bigram") == uni, q
+    assert matching_ids(a.db, "兰州铝业") == [1, 2] and matching_ids(a.db, "州铝") == [1, 2]
+    assert matching_ids(a.db, "业兰") == [] and matching_ids(a.db, "兰州 -职代会") == [2]
+    a.db.execute("update articles set body = '换了内容' where id = 2")
+    assert matching_ids(a.db, "兰州铝业", index="articles_fts_bigram") == [1]
+    for t in ("sightings", "dedup_lsh", "dedup_signatures"):
+        a.db.execute(f"delete from {t} where article_id = 1")
+    a.db.execute("delete from articles where id = 1")
+    assert matching_ids(a.db, "兰州铝业", index="articles_fts_bigram") == []
+    assert matching_ids(a.db, "换了内容", index="articles_fts_bigram") == [2]
+    assert search_index.check(a.db)["ok"]
+    a.db.execute("drop trigger articles_fts_bigram_insert")
+    assert search_index.check(a.db)["missing_triggers"] == ["articles_fts_bigram_insert"]

@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 
-from archiver.search.zh import FTS_QUERY_CTE, first_term, fts_query, shadow
+from archiver.search.zh import (FTS_QUERY_CTE, REFUSED_NO_WORD, REFUSED_ONLY_EXCLUDED, first_term, fts_query, parse,
+                                shadow)
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -31,7 +32,15 @@ def test_shadow_gives_each_ideograph_its_own_token(text, expected):
     ("兰州铝业 职代会", '"兰 州 铝 业" "职 代 会"'),
     ("兰州铝业\u3000职代会", '"兰 州 铝 业" "职 代 会"'),
     ('"new york" city', '"new york" "city"'),
-    ("兰铝 OR NOT", '"兰 铝" "OR" "NOT"'),           # operators are literal
+    ("兰铝 OR 中铝", '("兰 铝" OR "中 铝")'),
+    ("兰铝 OR 中铝 职代会", '("兰 铝" OR "中 铝") "职 代 会"'),
+    ("兰铝 -中铝", '"兰 铝" NOT "中 铝"'),
+    ("兰铝 NOT 中铝 -氧化铝", '"兰 铝" NOT ("中 铝" OR "氧 化 铝")'),
+    ("兰铝 AND 中铝", '"兰 铝" "中 铝"'),
+    ('兰铝 "OR" or', '"兰 铝" "OR" "or"'),           # quoted or lower-case: a word like any other
+    ('"-中铝" 2026-03', '" 中 铝" "2026  03"'),   # '-' excludes only at the start of an unquoted term
+    ("-铝", ""),                                    # refused (parse().message says why)
+    ("OR", ""),
     ('a"b', '"a" "b"'),
     ("   ", ""),
     ("", ""),
@@ -65,17 +74,22 @@ def test_every_query_is_a_valid_match_expression():
 
 
 def _sql_rewrite(conn, q):
-    return conn.execute(f"with recursive {FTS_QUERY_CTE} select expr, first from fts_query", {"q": q}).fetchone()
+    return conn.execute(f"with recursive {FTS_QUERY_CTE} select expr, first, message, bexpr, positive, bpositive "
+                        f"from fts_query", {"q": q}).fetchone()
 
 
 def test_sql_copy_of_the_rewrite_is_identical_to_python():
     conn = sqlite3.connect(":memory:")
     pool = list('兰铝州业职代会 \t\n\u3000"ab9Ｅ５%.,，。、々〇𠀀é-*:^()') + ["\U0001F600", "ＡＩ"]
     rnd = random.Random(5)
-    queries = ["兰铝", "兰州铝业 职代会", "ＥＳＧ报告", '"new york" city', "2026年", "", " "]
+    pool += [" OR ", " AND ", " NOT ", " -", "OR", "NOT"] * 3
+    pool += list("兰铝中州业职代会") * 4        # more runs of ideographs (bigram phrases)
+    queries = ["兰铝", "兰州铝业 职代会", '" 兰铝"', "兰铝 -中铝", "兰铝 OR 中 -铝业", "ＥＳＧ报告", '"new york" city', "2026年", "", " ", "兰铝 OR 中铝 -氧化铝",
+               "-铝", "OR", "a OR -b c", "OR a", "a NOT OR b", '"OR" -"x y"', "- -a", "a OR b OR c d OR e"]
     queries += ["".join(rnd.choice(pool) for _ in range(rnd.randint(0, 16))) for _ in range(5000)]
     for q in queries:
-        assert _sql_rewrite(conn, q) == (fts_query(q), first_term(q)), q
+        p = parse(q)
+        assert _sql_rewrite(conn, q) == (fts_query(q), first_term(q), p.message, p.bexpr, p.positive, p.bpositive), q
 
 
 def test_first_term_is_the_first_term_as_typed():
@@ -83,3 +97,10 @@ def test_first_term_is_the_first_term_as_typed():
     assert first_term("ＥＳＧ报告") == "ESG报告"
     assert first_term('"新 兰铝" x') == "新 兰铝"
     assert first_term("") == ""
+
+
+def test_a_query_of_exclusions_only_is_refused_with_a_message():
+    assert parse("-铝").message == REFUSED_ONLY_EXCLUDED and parse("NOT 铝").message == REFUSED_ONLY_EXCLUDED
+    assert parse("OR AND").message == REFUSED_NO_WORD
+    assert parse("兰铝 -中铝").message == "" and parse("").message == ""
+    assert parse("兰铝 OR 中铝 -氧化铝").words == ["兰铝", "中铝"]

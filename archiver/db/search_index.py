@@ -22,9 +22,12 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterable
 
-from archiver.search.zh import RULE_VERSION, shadow
+from archiver.search.zh import RULE_VERSION, bigram_shadow, shadow
 
 FTS_TABLE = "articles_fts"
+# The second index (migration 0008): bigrams of runs of ideographs, for terms of 2+ ideographs.
+BIGRAM_TABLE = "articles_fts_bigram"
+BIGRAM_RULE = "zh-bigram-1"
 # bm25 weights of the columns (title, body): a hit in the headline counts this many times a hit in
 # the body. Stored in the index's own config, so `order by rank` anywhere uses it.
 TITLE_WEIGHT = 5.0
@@ -41,9 +44,23 @@ TRIGGERS = {
 }
 
 
+_BADD = (f"insert into {BIGRAM_TABLE}(rowid, title, body) "
+         f"values (new.id, zh_bigrams(new.title), zh_bigrams(new.body));")
+_BREMOVE = (f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}, rowid, title, body) "
+            f"values ('delete', old.id, zh_bigrams(old.title), zh_bigrams(old.body));")
+BIGRAM_CREATE_SQL = f"create virtual table {BIGRAM_TABLE} using fts5(title, body, content='', columnsize=0)"
+BIGRAM_TRIGGERS = {
+    "articles_fts_bigram_insert": f"after insert on articles begin {_BADD} end",
+    "articles_fts_bigram_update": ("after update of id, title, body on articles when old.id is not new.id "
+                                   f"or old.title is not new.title or old.body is not new.body begin {_BREMOVE} {_BADD} end"),
+    "articles_fts_bigram_delete": f"after delete on articles begin {_BREMOVE} end",
+}
+
+
 def register(conn) -> None:
-    """Make a connection able to write articles: the trigger's function, and REPLACE firing deletes."""
+    """Make a connection able to write articles: the triggers' functions, and REPLACE firing deletes."""
     conn.create_function("zh_shadow", 1, shadow, deterministic=True)
+    conn.create_function("zh_bigrams", 1, bigram_shadow, deterministic=True)
     conn.execute("PRAGMA recursive_triggers = ON")
 
 
@@ -53,18 +70,32 @@ def create(db) -> None:
     create_triggers(db)
 
 
+def create_bigram(db) -> None:
+    """The bigram index and its triggers (migration 0008); :func:`rebuild` fills it."""
+    db.execute(BIGRAM_CREATE_SQL)
+    create_triggers(db)
+
+
+def _triggers(db) -> dict[str, str]:
+    return {**TRIGGERS, **(BIGRAM_TRIGGERS if has_bigram(db) else {})}
+
+
 def create_triggers(db) -> None:
-    for name, body in TRIGGERS.items():
+    for name, body in _triggers(db).items():
         db.execute(f"create trigger if not exists {name} {body}")
 
 
 def drop_triggers(db) -> None:
-    for name in TRIGGERS:
+    for name in (*TRIGGERS, *BIGRAM_TRIGGERS):
         db.execute(f"drop trigger if exists {name}")
 
 
 def exists(db) -> bool:
     return db.execute("select 1 from sqlite_master where name = ?", [FTS_TABLE]).fetchone() is not None
+
+
+def has_bigram(db) -> bool:
+    return db.execute("select 1 from sqlite_master where name = ?", [BIGRAM_TABLE]).fetchone() is not None
 
 
 def _rows(db, batch: int) -> Iterable[list[tuple]]:
@@ -86,15 +117,34 @@ def rebuild(db, *, batch: int = 2000, progress: Callable[[int], None] | None = N
     if not exists(db):
         create(db)
     create_triggers(db)
-    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('delete-all')")
+    bigram = has_bigram(db)
+    tables = [FTS_TABLE] + ([BIGRAM_TABLE] if bigram else [])
+    for t in tables:
+        db.execute(f"insert into {t}({t}) values ('delete-all')")
     n = 0
     for rows in _rows(db, batch):
         db.conn.executemany(f"insert into {FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
                             [(i, shadow(t), shadow(b)) for i, t, b in rows])
+        if bigram:
+            db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, title, body) values (?, ?, ?)",
+                                [(i, bigram_shadow(t), bigram_shadow(b)) for i, t, b in rows])
         n += len(rows)
         if progress:
             progress(n)
-    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+    for t in tables:
+        db.execute(f"insert into {t}({t}) values ('optimize')")
+    return n
+
+
+def rebuild_bigram(db, *, batch: int = 2000) -> int:
+    """Index every article in the bigram index only (migration 0008 on an existing archive)."""
+    db.execute(f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}) values ('delete-all')")
+    n = 0
+    for rows in _rows(db, batch):
+        db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, title, body) values (?, ?, ?)",
+                            [(i, bigram_shadow(t), bigram_shadow(b)) for i, t, b in rows])
+        n += len(rows)
+    db.execute(f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}) values ('optimize')")
     return n
 
 
@@ -120,7 +170,7 @@ def check(db) -> dict:
     row = db.execute("select how from search_help where key = 'index'").fetchone()
     same_rule = bool(row and RULE_VERSION in (row[0] or ""))       # written by write_help with the rule it used
     triggers = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger'")}
-    missing_triggers = sorted(set(TRIGGERS) - triggers)
+    missing_triggers = sorted(set(_triggers(db)) - triggers)
     return {"articles": n_articles, "indexed": n_index, "missing": missing, "extra": extra, "rule": RULE_VERSION,
             "same_rule": same_rule, "missing_triggers": missing_triggers,
             "ok": (not missing and not extra and n_articles == n_index and same_rule and not missing_triggers)}

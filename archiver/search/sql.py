@@ -3,39 +3,72 @@
 The same text goes into the canned queries of ``archiver/metadata.yml`` (a test keeps them
 identical) and into the ``search_help`` table inside the archive, so that a plain Datasette with
 no plugin and no metadata can still search: paste the SQL into the SQL editor, type the query.
-Everything here is plain SQLite (FTS5's built-in ``bm25`` and a recursive CTE): no extension.
+Everything here is plain SQLite (FTS5 with its built-in tokenizer, a recursive CTE, window
+functions: SQLite 3.25 or later): no extension.
+
+How results are ordered: the newest ``RANK_WINDOW`` matching articles (by id, the order the archive
+stored them), those with the words in their headline first, then the rest, newest first. FTS5's
+bm25 is not used: to weigh a phrase it first counts every article holding it, which at a million
+articles cost 0.1-0.5 s for a common phrase (docs/search.md) - the whole budget ten times over.
 """
 from __future__ import annotations
 
 from .zh import FTS_QUERY_CTE, RULE_VERSION
 
-# How many of the newest matching articles bm25 ranks. When a query matches more articles than
-# this (a single common character such as 铝 at 1M articles), the results are the best-ranked among
-# the newest RANK_WINDOW matches; every query that matches fewer is ranked exactly. Ranking all
-# matches of such a query costs ~1 µs per match: over a second at 1M (docs/search.md, bench/search.py).
+# How many of the newest matching articles are ordered (headline hits first). When a query matches
+# more (a common character such as 铝 at 1M articles), older matches are reached through the
+# articles table's ?_search= (every match, by date) or by adding a word.
 RANK_WINDOW = 5000
+# Headline hits are looked for among the newest HEADLINE_WINDOW matches (the headline test reads the
+# position lists of the matches in that id range: a few ms for 5,000 on the 100k fixture corpus).
+HEADLINE_WINDOW = RANK_WINDOW
 RESULT_LIMIT = 50
 EXCERPT_BEFORE = 40
 EXCERPT_AFTER = 80
 
+# Which index a query reads is decided in the MATCH argument: the index not used gets '""' (an empty
+# phrase, which matches nothing at once). A WHERE guard beside the MATCH would be tested per row.
 _MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
-
-def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT) -> str:
+_UMATCH = "(select case when expr = '' or bexpr <> '' then '\"\"' else expr end from fts_query)"
+_BMATCH = "(select case when bexpr = '' then '\"\"' else bexpr end from fts_query)"
+def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_window: int = HEADLINE_WINDOW) -> str:
     """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
-    return f"""-- 中文全文检索, ranked by bm25 (headline 5x body); excerpt around the first term, hit in 【】.
+    return f"""-- 中文全文检索: the newest {window} matches, those with every word in the headline first, then newest
+-- first; excerpt around the first word, hit in 【】.
 with recursive
 {FTS_QUERY_CTE},
 hits as (
-  select rowid as id, rank from articles_fts
-  where articles_fts match {_MATCH}
-  order by rowid desc limit {window}
+  -- every word 2+ ideographs only: the bigram index; otherwise the character index
+  select id from (select rowid as id from articles_fts_bigram
+                  where articles_fts_bigram match {_BMATCH}
+                  order by rowid desc limit {window})
+  union all
+  select id from (select rowid as id from articles_fts
+                  where articles_fts match {_UMATCH}
+                  order by rowid desc limit {window})
+),
+headline_from(lo) as (
+  select min(id) from (select id from hits order by id desc limit {headline_window})
+),
+in_headline as (
+  -- matches among the newest {headline_window} with every word in the headline. (No ORDER BY here: with
+  -- ORDER BY rowid DESC, FTS5 in SQLite 3.40 ignored the lower rowid bound and read every match.)
+  select rowid as id from articles_fts_bigram
+  where rowid >= (select lo from headline_from)
+    and articles_fts_bigram match (select case when bpositive = '' then '""'
+        else '{{title}} : (' || bpositive || ') AND (' || bexpr || ')' end from fts_query)
+  union all
+  select rowid as id from articles_fts
+  where rowid >= (select lo from headline_from)
+    and articles_fts match (select case when positive = '' or bexpr <> '' then '""'
+        else '{{title}} : (' || positive || ') AND (' || expr || ')' end from fts_query)
 ),
 top as (
-  select id, rank from hits order by rank, id desc limit {limit}
+  select id, id in (select id from in_headline) as headline from hits order by headline desc, id desc limit {limit}
 ),
 found as (
   select a.id, a.title, a.site_name, a.channel_label, a.source, a.published_at, a.url, a.body,
-    top.rank as fts_rank, q.first as term,
+    top.headline, q.first as term,
     case when q.first = '' then 0 else instr(lower(a.body), lower(q.first)) end as at
   from top join articles a on a.id = top.id, fts_query q
 )
@@ -47,10 +80,10 @@ select
       || '【' || substr(body, at, length(term)) || '】'
       || substr(body, at + length(term), {EXCERPT_AFTER}) || '…'
     else substr(body, 1, {EXCERPT_BEFORE + EXCERPT_AFTER}) || '…' end, char(10), ' ') as excerpt,
-  -fts_rank as relevance,
+  case when headline then '标题 headline' else '正文 body' end as found_in,
   url
 from found
-order by fts_rank, id desc"""
+order by headline desc, id desc"""
 
 
 SEARCH_SQL = search_sql()
@@ -60,8 +93,10 @@ with recursive
 {FTS_QUERY_CTE}
 select a.site_name, a.site, count(*) as articles,
   min(a.published_at) as earliest, max(a.published_at) as latest
-from articles_fts f join articles a on a.id = f.rowid
-where articles_fts match {_MATCH}
+from (select rowid as id from articles_fts_bigram where articles_fts_bigram match {_BMATCH}
+      union all
+      select rowid from articles_fts where articles_fts match {_UMATCH}) f
+  join articles a on a.id = f.id
 group by a.site
 order by articles desc"""
 
@@ -84,8 +119,8 @@ def help_rows() -> list[dict]:
         {"key": "search", "title_zh": "中文全文检索（按相关度排序）", "title_en": "Chinese full-text search, ranked",
          "how": ("Datasette without this project's plugin: open the database page, paste `sql` into the SQL "
                  "editor, press Run, type the words into the q box that appears (e.g. 兰铝, 职工代表大会, "
-                 "2026年, 兰州铝业 职代会) and Run again. Terms separated by spaces must all occur; "
-                 "\"quoted text\" is one term. With `archiver serve` the same query is the canned query "
+                 "2026年, 兰州铝业 职代会) and Run again. Words separated by spaces must all occur; "
+                 "\"quoted text\" is one word; 兰铝 OR 中铝 finds either; -中铝 (or NOT 中铝) excludes a word. With `archiver serve` the same query is the canned query "
                  "`search`. 在SQL编辑器中粘贴sql列的语句并运行，在q框中输入检索词。"),
          "sql": SEARCH_SQL},
         {"key": "search_count", "title_zh": "检索结果按网站计数", "title_en": "Matches per site",

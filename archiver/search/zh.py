@@ -22,6 +22,7 @@ rebuilds the index.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 RULE_VERSION = "zh-unigram-2"
 
@@ -75,40 +76,162 @@ def shadow(text: str | None) -> str:
     return " ".join(_PIECE_RE.findall(_BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH))))
 
 
-def fts_query(q: str | None) -> str:
-    """A researcher's query as an FTS5 MATCH expression: one phrase per term, terms ANDed.
+# ----------------------------------------------------------------------------- the bigram index
+# A second index, ``articles_fts_bigram``, holds every pair of neighbouring ideographs of a run of
+# two or more (``兰州铝业`` -> ``兰州 州铝 铝业``); anything between runs (punctuation, spaces, Latin,
+# digits, a lone ideograph) is one barrier token. A term of two or more ideographs and nothing else
+# becomes a phrase of its bigrams (``"兰州 州铝 铝业"``): consecutive bigram positions are again a
+# substring test, and a bigram is far rarer than either of its characters, so the phrase is found
+# by reading short lists (the unigram index reads every article holding 铝 to find 兰州铝业).
+_CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "{2,}")
 
-    Terms are separated by spaces (ASCII, full-width U+3000, tabs); text in double quotes is one
-    term even if it holds spaces. Every character is literal (FTS5 operators have no effect), so
-    any input is a valid expression. ``兰州铝业 职代会`` -> ``"兰 州 铝 业" "职 代 会"``.
+
+def bigram_shadow(text: str | None) -> str:
+    """The text as the bigram index sees it: the bigrams of each run of 2+ ideographs, a barrier
+    token between runs."""
+    if not text:
+        return ""
+    runs = _CJK_RUN_RE.findall(text)
+    return f" {BARRIER} ".join(" ".join(r[i:i + 2] for i in range(len(r) - 1)) for r in runs)
+
+
+def bigram_phrase(lit: str) -> str | None:
+    """The bigram-index phrase of a term typed as ``lit``, or None when it is not 2+ ideographs only."""
+    if len(lit) < 2 or not all(is_cjk(c) for c in lit):
+        return None
+    return '"' + " ".join(lit[i:i + 2] for i in range(len(lit) - 1)) + '"'
+
+
+# Words that are operators when typed in capitals, outside quotes, as a term of their own.
+OPERATORS = ("OR", "AND", "NOT")
+REFUSED_ONLY_EXCLUDED = ("只有排除词：请再输入要查找的词。 Only excluded words (-词 or NOT 词): "
+                         "add a word to find, e.g. 兰铝 -中铝.")
+REFUSED_NO_WORD = "没有检索词。 No word to search for: OR, AND and NOT join words (兰铝 OR 中铝)."
+
+
+@dataclass
+class Term:
+    phrase: str          # the FTS5 phrase, with its double quotes
+    lit: str             # the term as typed (full-width ASCII folded), spaces at its ends removed
+    raw: str = ""        # the term as typed, spaces kept (a quoted " 兰铝" is not ideographs only)
+
+    @property
+    def bphrase(self) -> str | None:
+        return bigram_phrase(self.raw or self.lit)
+
+
+@dataclass
+class Parsed:
+    """A researcher's query: groups of alternatives (all groups must match), exclusions, or a refusal."""
+    groups: list[list[Term]] = field(default_factory=list)
+    excluded: list[Term] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def expr(self) -> str:
+        if not self.groups:
+            return ""
+        pos = " ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
+                       for g in self.groups)
+        if not self.excluded:
+            return pos
+        neg = (("(" + " OR ".join(t.phrase for t in self.excluded) + ")") if len(self.excluded) > 1
+               else self.excluded[0].phrase)
+        return f"{pos} NOT {neg}"
+
+    @property
+    def bexpr(self) -> str:
+        """The same query for the bigram index, or '' when a term is not 2+ ideographs only."""
+        terms = [t for g in self.groups for t in g] + self.excluded
+        if not self.groups or any(t.bphrase is None for t in terms):
+            return ""
+        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups],
+                      [Term(t.bphrase, t.lit) for t in self.excluded]).expr
+
+    @property
+    def positive(self) -> str:
+        """The words to find, without the exclusions (unigram index)."""
+        return Parsed(self.groups).expr
+
+    @property
+    def bpositive(self) -> str:
+        """The words to find, without the exclusions (bigram index; '' when :attr:`bexpr` is '')."""
+        if not self.bexpr:
+            return ""
+        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups]).expr
+
+    @property
+    def first(self) -> str:
+        return self.groups[0][0].lit if self.groups else ""
+
+    @property
+    def words(self) -> list[str]:
+        """Every word to find (for marking hits), as typed."""
+        return [t.lit for g in self.groups for t in g]
+
+
+def parse(q: str | None) -> Parsed:
+    """Terms are separated by spaces (ASCII, full-width U+3000, tabs); text in double quotes is one
+    term even if it holds spaces, and is always literal. Between terms, ``OR`` makes alternatives
+    (兰铝 OR 中铝), ``-词`` or ``NOT 词`` excludes a word, ``AND`` is what a space means anyway.
+    Every other character is literal. A query of exclusions only is refused with a message."""
+    out = Parsed()
+    prev = None                      # the token before this one: 'OR', 'AND', 'NOT' or 'T'
+    for phrase, lit, raw, quoted, dash in _walk(q):
+        if not quoted and not dash and lit in OPERATORS:
+            prev = lit
+            continue
+        term = Term(phrase, lit, raw)
+        if dash or prev == "NOT":
+            out.excluded.append(term)
+        elif prev == "OR" and out.groups:
+            out.groups[-1].append(term)
+        else:
+            out.groups.append([term])
+        prev = "T"
+    if not out.groups:
+        out.message = REFUSED_ONLY_EXCLUDED if out.excluded else (REFUSED_NO_WORD if prev else "")
+        out.excluded = []
+    return out
+
+
+def fts_query(q: str | None) -> str:
+    """A researcher's query as an FTS5 MATCH expression: one phrase per term, groups ANDed.
+
+    ``兰州铝业 职代会`` -> ``"兰 州 铝 业" "职 代 会"``; ``兰铝 OR 中铝 -氧化铝`` ->
+    ``("兰 铝" OR "中 铝") NOT "氧 化 铝"``. Any input gives a valid expression ('' for nothing).
     """
-    return _walk(q)[0]
+    return parse(q).expr
 
 
 def first_term(q: str | None) -> str:
-    """The first term as typed (full-width ASCII folded): where a search excerpt centres."""
-    return _walk(q)[1]
+    """The first word to find, as typed (full-width ASCII folded): where a search excerpt centres."""
+    return parse(q).first
 
 
-def _walk(q: str | None) -> tuple[str, str]:
-    phrases: list[str] = []
+def _walk(q: str | None) -> list[tuple[str, str, str, bool, bool]]:
+    """The terms of a query: (phrase, literal, raw literal, quoted, dash) each."""
+    terms: list[tuple[str, str, str, bool, bool]] = []
     cur: list[str] = []
     lit: list[str] = []
-    first = ""
     inq = False
+    dash = False
     prev_barrier = False
     for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
         if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
             term = "".join(cur).strip(" ")
             if term:
-                phrases.append('"' + term.replace("  ", " ") + '"')
-                if not first:
-                    first = "".join(lit).strip(" ")
+                terms.append(('"' + term.replace("  ", " ") + '"', "".join(lit).strip(" "), "".join(lit),
+                              (ch == '"' or ch == "\0") and inq, dash))
             cur.clear()
             lit.clear()
             prev_barrier = False
+            dash = False
             if ch == '"':
                 inq = not inq
+            continue
+        if ch == "-" and not inq and not cur and not dash:
+            dash = True                      # a leading '-' outside quotes: exclude this term
             continue
         if _BARRIER_CHAR_RE.match(ch):
             if not prev_barrier:
@@ -118,7 +241,7 @@ def _walk(q: str | None) -> tuple[str, str]:
             cur.append(f" {ch} " if _CJK_RE.match(ch) else ch.translate(_FULLWIDTH))
             prev_barrier = False
         lit.append(ch.translate(_FULLWIDTH))
-    return " ".join(phrases), first
+    return terms
 
 
 def _sql_ranges(col: str, ranges) -> str:
@@ -130,6 +253,7 @@ def _sql_ranges(col: str, ranges) -> str:
 # ``fts_query(expr, first)``: ``expr`` is :func:`fts_query`, ``first`` is :func:`first_term`.
 # Uses only substr, unicode, char, trim and replace (any SQLite with FTS5).
 _FLUSH = "(c.k in ('q', 'end') or (c.k in ('s', 'n') and w.inq = 0))"
+_DASH = "(c.ch = '-' and w.inq = 0 and w.cur = '' and w.dash = 0)"
 _LINE_BREAKS = (10, 13)          # separate terms outside quotes, barriers inside (like Python)
 FTS_QUERY_CTE = f"""chars0(i, ch) as (
   select 1, substr(:q, 1, 1)
@@ -147,22 +271,91 @@ chars(i, ch, k, f) as (
     case when {_sql_ranges("u", FULLWIDTH_RANGES)} then char(u - {FULLWIDTH_OFFSET}) else ch end
   from (select i, ch, unicode(ch) as u from chars0)
 ),
-walk(i, inq, pb, cur, lit, expr, first) as (
-  select 0, 0, 0, '', '', '', ''
+walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, allc, pc, bg, t_bphrase) as (
+  -- one row per character; a row that ends a term carries it in t_* (phrase, as typed, quoted, '-',
+  -- bigram phrase when the term is 2+ ideographs only: allc, pc (previous ideograph), bg (bigrams))
+  select 0, 0, 0, 0, '', '', null, null, 0, 0, 1, '', '', null
   union all
   select c.i,
     case when c.k = 'q' then 1 - w.inq else w.inq end,
-    case when {_FLUSH} then 0 else c.k in ('b', 'n') end,
-    case when {_FLUSH} then ''
+    case when {_FLUSH} or {_DASH} then 0 else c.k in ('b', 'n') end,
+    case when {_FLUSH} then 0 when {_DASH} then 1 else w.dash end,
+    case when {_FLUSH} then '' when {_DASH} then w.cur
       when c.k in ('b', 'n') then w.cur || case when w.pb then '' else ' ' || char({ord(BARRIER)}) || ' ' end
       when c.k = 'c' then w.cur || ' ' || c.ch || ' '
       else w.cur || c.f end,
-    case when {_FLUSH} then '' else w.lit || c.f end,
-    case when {_FLUSH} and trim(w.cur, ' ') <> ''
-      then w.expr || ' "' || replace(trim(w.cur, ' '), '  ', ' ') || '"' else w.expr end,
-    case when w.first = '' and {_FLUSH} and trim(w.cur, ' ') <> '' then trim(w.lit, ' ') else w.first end
+    case when {_FLUSH} then '' when {_DASH} then w.lit else w.lit || c.f end,
+    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.cur, ' '), '  ', ' ') || '"' end,
+    trim(w.lit, ' '),
+    c.k in ('q', 'end') and w.inq = 1,
+    w.dash,
+    case when {_FLUSH} then 1 when {_DASH} or c.k = 'c' then w.allc else 0 end,
+    case when {_FLUSH} then '' when {_DASH} then w.pc when c.k = 'c' then c.ch else '' end,
+    case when {_FLUSH} then '' when c.k = 'c' and w.pc <> '' and not {_DASH} then w.bg || ' ' || w.pc || c.ch
+      else w.bg end,
+    case when {_FLUSH} and w.allc = 1 and w.bg <> '' then '"' || ltrim(w.bg, ' ') || '"' end
   from walk w join chars c on c.i = w.i + 1
 ),
-fts_query(expr, first) as (
-  select ltrim(expr, ' '), first from walk order by i desc limit 1
+terms(seq, phrase, lit, kind, dash, bphrase) as (
+  -- OR, AND, NOT typed in capitals as a term of their own (not quoted, no '-') are operators
+  select i, t_phrase, t_lit,
+    case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash,
+    t_bphrase
+  from walk where t_phrase is not null
+),
+roles(seq, phrase, lit, kind, role, prev, bphrase) as (
+  select seq, phrase, lit, kind,
+    case when dash = 1 or lag(kind) over (order by seq) = 'NOT' then 'neg' else 'pos' end,
+    lag(kind) over (order by seq), bphrase
+  from terms
+),
+grouped(seq, phrase, lit, role, g, bphrase) as (
+  -- a word after OR joins the group of the word before it; every other word starts a group
+  select seq, phrase, lit, role,
+    sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq),
+    bphrase
+  from (select *, count(case when role = 'pos' then 1 end)
+          over (order by seq rows between unbounded preceding and 1 preceding) as before
+        from roles where kind = 'T')
+),
+pos_groups(g, alts, balts) as (
+  select g,
+    case when count(*) over (partition by g) > 1
+      then '(' || group_concat(phrase, ' OR ') over (partition by g order by seq
+                                                     rows between unbounded preceding and unbounded following) || ')'
+      else phrase end,
+    case when count(*) over (partition by g) > 1
+      then '(' || group_concat(bphrase, ' OR ') over (partition by g order by seq
+                                                      rows between unbounded preceding and unbounded following) || ')'
+      else bphrase end
+  from grouped where role = 'pos'
+),
+parts(pos, neg, bpos, bneg, nneg, nterms, inelig, first) as (
+  select
+    coalesce((select group_concat(alts, ' ') over (order by g rows between unbounded preceding and unbounded following)
+              from (select distinct g, alts from pos_groups) limit 1), ''),
+    (select group_concat(phrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
+     from grouped where role = 'neg' limit 1),
+    coalesce((select group_concat(balts, ' ') over (order by g rows between unbounded preceding and unbounded following)
+              from (select distinct g, balts from pos_groups) limit 1), ''),
+    (select group_concat(bphrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
+     from grouped where role = 'neg' limit 1),
+    (select count(*) from grouped where role = 'neg'),
+    (select count(*) from terms),
+    (select count(*) from grouped where bphrase is null),
+    coalesce((select lit from grouped where role = 'pos' order by seq limit 1), '')
+),
+fts_query(expr, first, message, bexpr, positive, bpositive) as (
+  -- expr: the query for articles_fts; bexpr: for articles_fts_bigram ('' unless every word is 2+
+  -- ideographs only); positive/bpositive: the words to find without the exclusions
+  select case when pos = '' then '' when nneg = 0 then pos
+      when nneg = 1 then pos || ' NOT ' || neg else pos || ' NOT (' || neg || ')' end,
+    first,
+    case when pos <> '' then '' when nneg > 0 then '{REFUSED_ONLY_EXCLUDED}'
+      when nterms > 0 then '{REFUSED_NO_WORD}' else '' end,
+    case when pos = '' or inelig > 0 then '' when nneg = 0 then bpos
+      when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end,
+    pos,
+    case when pos = '' or inelig > 0 then '' else bpos end
+  from parts
 )"""
