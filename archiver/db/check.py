@@ -42,7 +42,6 @@ EXIT_IO = 74             # EX_IOERR: disk full, I/O error
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 FTS_TABLE = "articles_fts"
-FTS_SHADOW = tuple(f"{FTS_TABLE}_{s}" for s in ("data", "idx", "docsize", "config"))
 STATE_TABLES = frozenset({"http_validators", "channel_walks", "network_sites", "network_channels"})
 DEDUP_TABLES = frozenset({"dedup_signatures", "dedup_lsh"})
 REBUILT_TABLES = frozenset({"search_help"})
@@ -192,7 +191,8 @@ def verify(db, path, *, repair: bool = True) -> list[str]:
     if missing_migrations:
         raise ArchiveError(path, f"schema migrations {', '.join(missing_migrations)} are not applied", EXIT_DAMAGED)
 
-    tables = [t for t in exp["table"] if t != FTS_TABLE and t not in FTS_SHADOW]
+    fts_parts = _fts_parts(exp)
+    tables = [t for t in exp["table"] if not any(t in parts for parts in fts_parts.values())]
     missing = [t for t in tables if t not in present["table"]]
     lost = [t for t in missing if t not in STATE_TABLES | DEDUP_TABLES | REBUILT_TABLES]
     if lost:
@@ -207,19 +207,48 @@ def verify(db, path, *, repair: bool = True) -> list[str]:
         if lacking:
             raise ArchiveError(path, f"table {t} lacks column{'s' if len(lacking) > 1 else ''} "
                                      f"{', '.join(lacking)}", EXIT_DAMAGED)
-    fts_broken = [t for t in (FTS_TABLE, *FTS_SHADOW) if t in exp["table"] and t not in present["table"]]
+    fts_broken = [fts for fts, parts in fts_parts.items() if any(t not in present["table"] for t in parts)]
     missing_idx = [n for n in exp["index"] if n not in present["index"]]
     missing_trg = [n for n in exp["trigger"] if n not in present["trigger"]]
     missing_views = [n for n in exp["view"] if n not in present["view"]]
     if not (missing or fts_broken or missing_idx or missing_trg or missing_views):
         return []
-    what = ", ".join(missing + (["articles_fts"] if fts_broken else []) + missing_idx + missing_trg + missing_views)
+    what = ", ".join(missing + fts_broken + missing_idx + missing_trg + missing_views)
     if not repair:
         raise ArchiveError(path, f"incomplete archive (missing: {what})", EXIT_DAMAGED)
-    return _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_views)
+    return _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_views, fts_parts)
 
 
-def _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_views) -> list[str]:
+def _fts_parts(exp) -> dict[str, list[str]]:
+    """Each full-text (FTS5) table of the schema with its shadow tables (``<name>_data`` …)."""
+    fts = [n for n, sql in exp["table"].items() if sql.lstrip().upper().startswith("CREATE VIRTUAL TABLE")]
+    parts = {f: [f] for f in fts}
+    for t in exp["table"]:
+        if t in parts:
+            continue
+        owners = [f for f in fts if t.startswith(f + "_")]
+        if owners:
+            parts[max(owners, key=len)].append(t)
+    return parts
+
+
+def _drop_fts(db, fts: str, parts: list[str]) -> None:
+    """Drop a full-text table and its shadow tables, also when a shadow table is gone (then
+    SQLite cannot construct the virtual table to drop it: its schema row is removed instead)."""
+    try:
+        db.execute(f"drop table if exists [{fts}]")
+    except sqlite3.DatabaseError:
+        version = db.execute("pragma schema_version").fetchone()[0]
+        db.execute("pragma writable_schema = on")
+        db.execute("delete from sqlite_master where type = 'table' and name = ?", [fts])
+        db.execute(f"pragma schema_version = {version + 1}")
+        db.execute("pragma writable_schema = off")
+    for part in parts:
+        if part != fts:
+            db.execute(f"drop table if exists [{part}]")
+
+
+def _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_views, fts_parts) -> list[str]:
     from . import search_index
 
     done: list[str] = []
@@ -239,22 +268,26 @@ def _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_view
             db.execute(exp["view"][name])
         if missing_views:
             done.append(f"recreated view{'s' if len(missing_views) > 1 else ''} {', '.join(missing_views)}")
-        fts_triggers = [n for n in missing_trg if n in search_index.TRIGGERS]
-        other_triggers = [n for n in missing_trg if n not in search_index.TRIGGERS]
+        fts_trigger_names = {**search_index.TRIGGERS, **getattr(search_index, "BIGRAM_TRIGGERS", {})}
+        fts_triggers = [n for n in missing_trg if n in fts_trigger_names]
+        other_triggers = [n for n in missing_trg if n not in fts_trigger_names]
         for name in other_triggers:
             db.execute(exp["trigger"][name])
         if other_triggers:
             done.append(f"recreated trigger{'s' if len(other_triggers) > 1 else ''} {', '.join(other_triggers)}")
         if fts_broken or fts_triggers:
             # An index whose triggers were missing may have missed writes: rebuild it whole.
-            if fts_broken:
-                db.execute(f"drop table if exists {FTS_TABLE}")
-                for shadow in FTS_SHADOW:
-                    db.execute(f"drop table if exists {shadow}")
-                search_index.create(db)
-            n = search_index.rebuild(db)
-            why = "was missing" if fts_broken else f"had lost its trigger(s) {', '.join(fts_triggers)}"
-            done.append(f"rebuilt the full-text index articles_fts from {n} articles (it {why})")
+            for fts in fts_broken:
+                _drop_fts(db, fts, fts_parts[fts])
+                if fts == FTS_TABLE:
+                    search_index.create(db)
+                else:
+                    db.execute(exp["table"][fts])
+            n = search_index.rebuild(db)         # every full-text index, and their triggers
+            why = (f"{', '.join(fts_broken)} missing or incomplete" if fts_broken
+                   else f"lost trigger(s) {', '.join(fts_triggers)}")
+            done.append(f"rebuilt the full-text index{'es' if len(fts_parts) > 1 else ''} "
+                        f"{', '.join(fts_parts)} from {n} articles ({why})")
     dedup_missing = [t for t in missing if t in DEDUP_TABLES]
     if dedup_missing:
         from datetime import datetime, timezone
