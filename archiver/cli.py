@@ -5,6 +5,7 @@
     archiver sites                                           the site registry
     archiver dedup [--db PATH]                               deduplicate an archive stored before #4
     archiver serve | search | report | export | reindex      for researchers (archiver/cli_research.py)
+    archiver runs | failures                                 for the operator (archiver/cli_ops.py)
 """
 from __future__ import annotations
 
@@ -22,10 +23,41 @@ EXIT_UNHEALTHY = 1
 # A second crawl of an archive that is being crawled: refused, exit 75 (EX_TEMPFAIL), see archiver/lock.py.
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ArchiverGroup(click.Group):
+    """Every error of a command is one line on stderr and an exit status (archiver/errors.py);
+    the traceback only with ``archiver --debug``."""
+
+    def invoke(self, ctx):
+        from archiver.errors import EXIT_SOFTWARE, ExitError
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except ExitError as e:
+            if ctx.meta.get("archiver.debug"):
+                raise
+            click.echo(f"archiver {ctx.invoked_subcommand or ''}: {e}".replace(" :", ":"), err=True)
+            ctx.exit(e.exit_status)
+        except KeyboardInterrupt:
+            click.echo("archiver: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as e:  # a bug: one line, the traceback with --debug
+            if ctx.meta.get("archiver.debug"):
+                raise
+            click.echo(f"archiver {ctx.invoked_subcommand or ''}: internal error: {type(e).__name__}: {e} "
+                       f"(run `archiver --debug ...` for the traceback)", err=True)
+            ctx.exit(EXIT_SOFTWARE)
+
+
+@click.group(cls=ArchiverGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chinalco-archive")
-def main():
+@click.option("--debug", is_flag=True, envvar="ARCHIVER_DEBUG",
+              help="Show the traceback of an error (default: one line and an exit status, see docs/operations.md).")
+@click.pass_context
+def main(ctx, debug):
     """Crawler and searchable news archive for the Chinalco website network (中铝网站群)."""
+    ctx.meta["archiver.debug"] = debug
 
 
 # --------------------------------------------------------------------------- crawl
@@ -135,8 +167,24 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         settings.set("ARCHIVER_MODE", mode, priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
+    # The archive checks itself before anything starts: one line and an exit status when it cannot
+    # be used (archiver/db/check.py), what it repaired on stderr (also under -q: it is news).
+    from archiver.db import Archive
+    from archiver.db.check import preflight
+    preflight(db)
     # Refuse before starting anything if another crawl writes this archive (released on exit).
     lock = archive_lock.acquire(db)
+    try:
+        checked = Archive.open(db)
+    except BaseException:
+        lock.release()
+        raise
+    for line in checked.db.repairs:
+        click.echo(f"archiver crawl: repaired {db}: {line}", err=True)
+    # `checked` stays open (idle) until the store step has opened its own connection, then closes:
+    # the crawl has exactly one connection to the archive, and no moment with none (closing the
+    # last connection of a WAL archive checkpoints and removes the WAL, reopening recovers the WAL
+    # index: moments in which a reader without a busy timeout sees "database is locked").
     server = None
     try:
         if replica:
@@ -157,14 +205,22 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
         if replica_url:
             _route_through(replica_url)
             settings.setdict(settings.getdict("REPLICA_OVERRIDES"), priority="cmdline")
+            settings.set("ARCHIVER_REPLICA", True, priority="cmdline")
         if quiet:
             settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
         for k, v in (sets or {}).items():
             settings.set(k, v, priority="cmdline")
+        from archiver.extensions.operator import placeholder_contact
+        if not settings.getbool("ARCHIVER_REPLICA") and placeholder_contact(settings):
+            click.echo("archiver crawl: warning: ARCHIVER_CONTACT is not set: the real network gets the placeholder "
+                       "contact in the User-Agent (set it in the environment or with -s ARCHIVER_CONTACT=...)",
+                       err=True)
         t0 = time.monotonic()
         try:
             process = CrawlerProcess(settings)
             crawler = process.create_crawler("network")
+            from scrapy import signals as scrapy_signals
+            crawler.signals.connect(lambda **_: checked.close(), signal=scrapy_signals.spider_opened, weak=False)
             process.crawl(crawler)
             process.start()
         finally:
@@ -172,11 +228,16 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
                 server.stop()
     finally:
         lock.release()
+        checked.close()
     stats = crawler.stats.get_stats()
     saved = stats.get("archiver/health_report")      # the store step's verdict (with the archive's history)
     report = HealthReport.from_dict(saved) if saved else assess(stats, settings, stats.get("finish_reason"))
     if not quiet:
         click.echo(summary_text(stats, report, db, time.monotonic() - t0))
+    if not report.ok and log_file:
+        # The log (with these lines) went to --log-file; -q or not, stderr gets the problems too.
+        for p in report.problems:
+            click.echo(f"archiver crawl: run {stats.get('archiver/run_id', '?')} {report.status}: {p}", err=True)
     return report, stats
 
 
@@ -207,7 +268,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @click.option("--registry-only", is_flag=True,
               help="No discovery: walk only the channels and start URLs the site registry lists "
                    "(setting ARCHIVER_DISCOVERY=False).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines and no summary.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress lines and no summary; problems still go to stderr (and the log).")
 def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
           sets, quiet, registry, registry_only):
     """Crawl the network's news channels into the archive.
@@ -221,7 +283,8 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
 
     Exit status 0 when the run was healthy, 1 when it was not (no articles, a site whose list
     pages all failed or whose extraction failures jumped, too many failures, ended early),
-    2 on a usage error, 75 when another crawl is writing the same archive (refused).
+    2 on a usage error, 75 when another crawl is writing the same archive (refused);
+    65/66/73/74 when the archive cannot be used (one line on stderr; docs/operations.md).
     """
     from archiver.lock import EXIT_LOCKED, ArchiveLocked
 
@@ -230,6 +293,16 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
     if replica and replica_url:
         raise click.UsageError("use either --replica or --replica-url")
     overrides = _parse_sets(sets)
+    # Settings the command itself needs (to check and lock the archive, to validate sites) are
+    # taken from -s too, so `-s ARCHIVER_DB=…` is the same as `--db …`.
+    ctx = click.get_current_context()
+    if "ARCHIVER_DB" in overrides:
+        if ctx.get_parameter_source("db") not in (click.core.ParameterSource.DEFAULT, None) and \
+                overrides["ARCHIVER_DB"] != db:
+            raise click.UsageError("--db and -s ARCHIVER_DB name different archives")
+        db = overrides.pop("ARCHIVER_DB")
+    if "ARCHIVER_SITES" in overrides:
+        sites = tuple(sites) + tuple(x.strip() for x in overrides.pop("ARCHIVER_SITES").split(",") if x.strip())
     if revalidate:
         overrides["ARCHIVER_REVALIDATE"] = revalidate
     if registry_only:
@@ -255,10 +328,18 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
 # --------------------------------------------------------------------------- extract
 def _load_saved_page(path: Path, url: str | None, headers: dict) -> tuple[str, bytes, dict, int]:
     """A page file, or a fixture case folder (response.json gives url, status and headers)."""
+    from archiver.errors import ExitError
+
     status = 200
     if path.is_dir() or path.name == "response.json":
         case = path if path.is_dir() else path.parent
-        resp = json.loads((case / "response.json").read_text(encoding="utf-8"))
+        if not (case / "response.json").is_file():
+            raise ExitError(f"{path}: is a directory but not a fixture case folder (no response.json); "
+                            f"give a saved page file and --url", 66)
+        try:
+            resp = json.loads((case / "response.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ExitError(f"{case / 'response.json'}: not valid JSON ({e})", 65) from None
         body = (case / resp["body"]).read_bytes() if resp.get("body") else b""
         return url or resp["url"], body, {**resp.get("headers", {}), **headers}, resp.get("status", 200)
     if not url:
@@ -334,6 +415,8 @@ def dedup(db):
     if not Path(db).exists():
         raise click.UsageError(f"no archive at {db}")
     archive = Archive.open(db)
+    for line in archive.db.repairs:
+        click.echo(f"archiver dedup: repaired {db}: {line}", err=True)
     counts = archive.reindex_duplicates(now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     archive.close()
     click.echo(f"merged {counts['merged']} duplicate articles, indexed {counts['indexed']} articles, "
@@ -354,6 +437,10 @@ main.add_command(cli_research.export)
 main.add_command(cli_research.reindex)
 
 from archiver.cli_warc import warc as _warc  # noqa: E402  (issue #15: archiver warc export|import)
+from archiver import cli_ops  # noqa: E402  (issue #11: archiver runs | failures)
+
+main.add_command(cli_ops.runs)
+main.add_command(cli_ops.failures)
 
 main.add_command(_warc)
 

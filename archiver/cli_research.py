@@ -157,6 +157,18 @@ def report(db, out, datasette_url):
 
 
 # ----------------------------------------------------------------------------- export
+def _known_sites(conn, sites) -> None:
+    """An unknown --site is a usage error (it would export nothing), naming the known ones."""
+    if not sites:
+        return
+    known = {r[0] for r in conn.execute("select distinct site from articles")}
+    names = {r[0] for r in conn.execute("select distinct site_name from articles where site_name is not null")}
+    unknown = [s for s in sites if s not in known and s not in names]
+    if unknown:
+        raise click.BadParameter(f"no article of {', '.join(map(repr, unknown))} in this archive; its sites: "
+                                 f"{', '.join(sorted(known)) or '(none)'}", param_hint="--site")
+
+
 @click.command()
 @DB_OPTION
 @click.option("--site", "sites", multiple=True, metavar="ID", help="Only this site (id or name; repeatable).")
@@ -165,7 +177,7 @@ def report(db, out, datasette_url):
 @click.option("--search", "query", default=None, metavar="WORDS", help="Only articles matching this search.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--columns", default=None, metavar="A,B,...", help="Columns to export (default: the useful ones).")
-@click.option("--limit", type=int, default=None, help="At most this many articles.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many articles (1 or more).")
 @click.option("--out", default="-", show_default=True, help="File to write ('-' for stdout).")
 def export(db, sites, since, until, query, fmt, columns, limit, out):
     """Export a subset of the articles as CSV (UTF-8 with BOM, opens in Excel) or JSON lines.
@@ -176,7 +188,11 @@ def export(db, sites, since, until, query, fmt, columns, limit, out):
     """
     from archiver.db.research import JSON_COLUMNS, export_articles
 
+    from archiver.timespec import date_prefix
+
+    since, until = date_prefix(since, "--since"), date_prefix(until, "--until")      # issue #11: checked
     conn = _readonly(db)
+    _known_sites(conn, sites)
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None
     try:
         names, rows = export_articles(conn, sites=sites, since=since, until=until, search=query, columns_=cols,

@@ -213,6 +213,11 @@ def assess(stats: Mapping[str, Any], settings, finish_reason: str | None,
     if stats.get("archiver/store/batches_lost"):
         problems.append(f"the archive rolled back {stats.get('archiver/store/items_lost', 0)} stored item(s) "
                         f"({stats['archiver/store/batches_lost']} batch(es)); they are fetched again next run")
+    if stats.get("archiver/store/errors"):
+        problems.append(f"the store step failed on {stats['archiver/store/errors']} item(s), first: "
+                        f"{stats.get('archiver/store/first_error', '?')}")
+    if stats.get("archiver/refused") and finish_reason == "archive_unusable":
+        problems.append(f"the archive cannot be used: {stats['archiver/refused']}")
     if stats.get("archiver/extract/crashed"):
         problems.append(f"the extractor crashed on {stats['archiver/extract/crashed']} page(s)")
 

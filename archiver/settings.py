@@ -13,9 +13,14 @@ NEWSPIDER_MODULE = "spiders"
 # ---------------------------------------------------------------- politeness
 # Who we are and how to reach us. Set ARCHIVER_CONTACT (an e-mail or URL) before crawling the
 # real network; the placeholder below is deliberately invalid.
+# The User-Agent is built from it when the crawl starts (archiver/extensions/operator.py
+# ArchiverAddon), so `-s ARCHIVER_CONTACT=…` works as well as the environment variable; the real
+# network getting the placeholder is a warning in the log and on stderr.
 ARCHIVER_CONTACT = os.environ.get("ARCHIVER_CONTACT", "set-ARCHIVER_CONTACT@example.invalid")
 USER_AGENT = (f"chinalco-archive/0.1 (news archive crawler; +https://github.com/chinalco-archive; "
               f"contact: {ARCHIVER_CONTACT})")
+ADDONS = {"archiver.extensions.operator.ArchiverAddon": 0}
+ARCHIVER_REPLICA = False                 # set by `archiver crawl --replica/--replica-url`: no contact warning
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
@@ -62,6 +67,10 @@ ITEM_PIPELINES = {
 ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # feed exports (-O items.jsonl, FEEDS) get the articles, not the crawl's internal items
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "archiver.extensions.operator.ArticleFeedExporter": 0,
+    "archiver.extensions.operator.OperatorExtension": 490,
     "archiver.extensions.progress.ProgressExtension": 500,
     "archiver.extensions.warc.WarcExtension": 510,     # off unless ARCHIVER_WARC_DIR is set (#15)
 }
@@ -122,6 +131,7 @@ ARCHIVER_HEALTH_HISTORY_RUNS = 5                   # earlier runs the rate is co
 
 # ---------------------------------------------------------------- Scrapy housekeeping
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "archiver.extensions.operator.ArchiverLogFormatter"   # a dropped item is one line
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 

@@ -32,6 +32,7 @@ class WarcImportSpider(scrapy.Spider):
     name = "warc_import"
     mode = MODE
     selected_sites: list = []          # an import is not a crawl of chosen sites
+    fetches_network = False            # no User-Agent reaches anyone: no contact warning (#11)
 
     def __init__(self, files: list[str] | str = (), registry: str | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -29,12 +29,13 @@ import time
 from datetime import datetime, timezone
 
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet import task
 
 from archiver import lock as archive_lock
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
+from archiver.db.check import ArchiveError
 from archiver.db.crawlstate import CrawlState
 from archiver.health import SiteHistory, assess, extraction_failure, run_columns
 from archiver.incremental import next_retry_at
@@ -86,7 +87,17 @@ class StorePipeline:
             spider.logger.error("refusing to crawl: %s", e)
             self.stats.set_value("archiver/refused", str(e))
             raise CloseSpider("archive_locked") from None
-        self.archive = Archive.open(self.db_path)
+        try:
+            self.archive = Archive.open(self.db_path)      # checks itself (archiver/db/check.py)
+        except ArchiveError as e:
+            spider.logger.error("refusing to crawl: %s", e)
+            self.stats.set_value("archiver/refused", str(e))
+            self.stats.set_value("archiver/archive_error_status", e.exit_status)
+            self.lock.release()
+            self.lock = None
+            raise CloseSpider("archive_unusable") from None
+        for line in self.archive.db.repairs:
+            spider.logger.warning("repaired the archive: %s", line)
         self.state = CrawlState(self.archive.db)
         now = utc_now()
         stale = self.archive.mark_interrupted_runs(now=now)
@@ -162,6 +173,10 @@ class StorePipeline:
         self._begin_batch()
         try:
             return self._store(item)
+        except Exception as e:
+            # Never silent, never fatal to the crawl, always fatal to the run's health.
+            self._store_failed(item, e)
+            raise DropItem(f"not stored: {type(e).__name__}: {e}") from None
         finally:
             self._batch_items += 1
             if self._batch_vanished():
@@ -220,6 +235,29 @@ class StorePipeline:
             self.stats.inc_value("archiver/link_entries_new" if new else "archiver/link_entries_seen")
         return item
 
+    def _store_failed(self, item, exc: Exception) -> None:
+        spider = self.crawler.spider
+        url = getattr(item, "url", None) or "?"
+        what = f"{type(exc).__name__}: {exc}"
+        spider.logger.error("store step failed for %s %s: %s", type(item).__name__, url, what,
+                            exc_info=str(self.crawler.settings.get("LOG_LEVEL")).upper() == "DEBUG")
+        self.stats.inc_value("archiver/store/errors")
+        if not self.stats.get_value("archiver/store/first_error"):
+            self.stats.set_value("archiver/store/first_error", f"{type(item).__name__} {url}: {what}")
+        low = str(exc).lower()
+        if isinstance(exc, (sqlite3.Error, OSError)) and ("full" in low or "i/o" in low or "readonly" in low):
+            # Nothing more can be stored: stop fetching (what is committed stays; the next run goes on).
+            if not self.stats.get_value("archiver/store/stopped"):
+                self.stats.set_value("archiver/store/stopped", what)
+                spider.logger.error("the archive cannot be written (%s): stopping the crawl", what)
+                try:
+                    engine = self.crawler.engine
+                except Exception:          # no engine (the pipeline driven by a test)
+                    engine = None
+                if engine is not None:
+                    from scrapy.utils.defer import deferred_from_coro
+                    deferred_from_coro(engine.close_spider_async(reason="archive_unwritable"))
+
     def _count(self, site: str | None, name: str) -> None:
         if site:
             self.stats.inc_value(f"archiver/site/{site}/{name}")
@@ -244,20 +282,37 @@ class StorePipeline:
             self._ticker.stop()
         self.commit(force=True)
         now = utc_now()
-        if reason == "finished" and not self.batch_lost:
+        if reason == "finished" and not self.batch_lost and not self.stats.get_value("archiver/store/errors"):
             # Only a run that walked its channels to the end may tell the next one "unchanged → stop".
-            self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(spider, now))
+            try:
+                self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(spider, now))
+            except Exception as e:
+                self._store_failed(ChannelWalkStarted("(channel validators)", None, None), e)
         stats = self.crawler.stats.get_stats()
         report = assess(stats, self.crawler.settings, finish_reason=reason, history=self.history)
         self.stats.set_value("archiver/health", report.status)
         self.stats.set_value("archiver/health_problems", "; ".join(report.problems))
         self.stats.set_value("archiver/health_report", report.to_dict())
-        self.archive.finish_run(self.run_id, finished_at=now, status=report.status, finish_reason=reason,
-                                counts=report.counts,
-                                stats={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
-                                extra=run_columns(report))
-        self.archive.close()
-        self.archive = None
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        for p in report.problems:        # into the log (stderr or --log-file), also under -q
+            spider.logger.error("run %s %s: %s", self.run_id, report.status, p)
+        try:
+            self.archive.finish_run(self.run_id, finished_at=now, status=report.status, finish_reason=reason,
+                                    counts=report.counts,
+                                    stats={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+                                    extra=run_columns(report))
+        except Exception as e:      # the run row stays 'running'; the next run marks it interrupted
+            problem = f"the run could not be recorded in the archive ({type(e).__name__}: {e})"
+            spider.logger.error("run %s: %s", self.run_id, problem)
+            report.problems.append(problem)
+            if report.status == "ok":
+                report.status = "unhealthy"
+            self.stats.set_value("archiver/health", report.status)
+            self.stats.set_value("archiver/health_report", report.to_dict())
+        finally:
+            try:
+                self.archive.close()
+            finally:
+                self.archive = None
+                if self.lock is not None:
+                    self.lock.release()
+                    self.lock = None

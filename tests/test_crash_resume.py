@@ -3,7 +3,9 @@ to the same archive as an uninterrupted crawl.
 
 Real processes: the replica (a generated network of a few hundred articles, some of which answer
 500) runs in this process; each crawl is the CLI in a subprocess, killed with SIGKILL once the
-archive holds a given number of articles.
+archive holds a given number of articles. A gate in front of the replica serves exactly that many
+article pages and then holds every further article request until the test releases it, so the
+crawl cannot finish before the kill, however slow or fast the machine is.
 
 "The same archive" is defined as equality of
 * ``articles``: per canonical URL, the fields a reader sees (title, source, author, published_at,
@@ -19,13 +21,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from archiver.db.crawlstate import integrity_ok
-from archiver.replica.generated import GeneratedNetwork
+from archiver.replica.generated import ARTICLE_RE, GeneratedNetwork
 from archiver.replica.server import ReplicaServer
 
 pytestmark = pytest.mark.e2e
@@ -66,10 +70,55 @@ def archived_urls(db: Path) -> set[str]:
         return set()
 
 
+class ArticleGate:
+    """A resolver in front of another: open by default; ``close_after(n)`` lets the next ``n``
+    article pages (200) through and holds every later article request until ``release()``."""
+
+    def __init__(self, resolve):
+        self.resolve = resolve
+        self.lock = threading.Lock()
+        self.allow: int | None = None
+        self.served = 0
+        self.opened = threading.Event()
+        self.opened.set()
+        self.holding = threading.Event()           # set once a request is held
+
+    def close_after(self, n: int) -> None:
+        with self.lock:
+            self.allow, self.served = n, 0
+            self.opened.clear()
+            self.holding.clear()
+
+    def release(self) -> None:
+        with self.lock:
+            self.allow = None
+            self.opened.set()
+
+    def __call__(self, url: str):
+        case = self.resolve(url)
+        if case is None or case.status != 200 or not ARTICLE_RE.match(urlsplit(url).path):
+            return case
+        with self.lock:
+            if self.allow is None or self.served < self.allow:
+                self.served += 1
+                return case
+        self.holding.set()
+        self.opened.wait()
+        return case
+
+
 @pytest.fixture(scope="module")
-def server():
-    srv = ReplicaServer(None, resolver=GeneratedNetwork(**NETWORK).resolve).start()
+def gate():
+    g = ArticleGate(GeneratedNetwork(**NETWORK).resolve)
+    yield g
+    g.release()
+
+
+@pytest.fixture(scope="module")
+def server(gate):
+    srv = ReplicaServer(None, resolver=gate).start()
     yield srv
+    gate.release()
     srv.stop()
 
 
@@ -84,19 +133,31 @@ def uninterrupted(server, tmp_path_factory):
 
 
 @pytest.mark.parametrize("kill_at", [1, 150, 380], ids=["after-first-article", "early", "late"])
-def test_a_killed_crawl_resumes_to_the_same_archive(server, uninterrupted, tmp_path, kill_at):
+def test_a_killed_crawl_resumes_to_the_same_archive(server, gate, uninterrupted, tmp_path, kill_at):
     db = tmp_path / "archive.db"
-    proc = subprocess.Popen(crawl_cmd(server, db), env=env(), cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    seen: set[str] = set()
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        seen = archived_urls(db)
-        if len(seen) >= kill_at:
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    gate.close_after(kill_at)
+    # Held requests must not time out (the replica's 4 s) while the test waits for the commit.
+    proc = subprocess.Popen(crawl_cmd(server, db, "-s", "DOWNLOAD_TIMEOUT=600"), env=env(), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # The crawl got its kill_at article pages and waits at the gate; wait for their commit
+        # (the store step's timer commits an idle batch within ARCHIVER_COMMIT_INTERVAL).
+        assert gate.holding.wait(timeout=180), "the crawl never reached the gate"
+        seen: set[str] = set()
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen = archived_urls(db)
+            if len(seen) >= kill_at:
+                break
+            time.sleep(0.05)
+        assert len(seen) >= kill_at, f"only {len(seen)} of {kill_at} articles committed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        gate.release()
     assert proc.returncode == -signal.SIGKILL, "the crawl ended before it could be killed"
 
     # The killed run left an archive that opens, is sound, and keeps every committed article.

@@ -38,6 +38,11 @@ def open_db(path: str | Path, *, readonly: bool = False, migrate_schema: bool = 
 
     WAL lets Datasette read while a crawl writes; with ``synchronous=NORMAL`` a killed process
     never corrupts the file and loses at most the transaction in flight.
+
+    A writable open checks the archive (``archiver.db.check``): a path that cannot be an archive,
+    a newer schema or a missing table that holds crawled data raise
+    :class:`~archiver.db.check.ArchiveError` (one line, an exit status); what can be rebuilt is
+    repaired and listed in ``db.repairs``.
     """
     if readonly:
         import sqlite3
@@ -45,15 +50,33 @@ def open_db(path: str | Path, *, readonly: bool = False, migrate_schema: bool = 
         db = sqlite_utils.Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return db
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    search_index.register(db.conn)           # the search index's triggers run on this connection
-    if migrate_schema:
-        migrate(db)
+    import sqlite3
+
+    from . import check
+
+    check.preflight(path)
+    db = None
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        search_index.register(db.conn)           # the search index's triggers run on this connection
+        db.repairs = []
+        if migrate_schema:
+            check.check_before_migrate(db, path)
+            migrate(db)
+            db.repairs = check.verify(db, path)
+    except check.ArchiveError:
+        if db is not None:
+            db.close()
+        raise
+    except (sqlite3.Error, OSError) as e:
+        if db is not None:
+            db.close()
+        raise check.sqlite_problem(path, e) from e
     return db
 
 
