@@ -2,9 +2,14 @@
 
 Real processes: a crawl (CLI subprocess) of a generated network into an archive, while
 * Datasette serves the same file (a subprocess; pages, a table view and an SQL query, polled);
-* a plain SQLite reader in this process queries it in a loop with **no busy timeout at all**
-  (`mode=ro`, `timeout=0`, stricter than Datasette's 5 s), from before the crawl opens the
-  archive (schema migration, run row) until after it closes it (final checkpoint).
+* a plain SQLite reader in this process queries it in a loop with a **1 s busy timeout**
+  (`mode=ro`; Datasette's connections wait 5 s), from before the crawl opens the archive (schema
+  migration, run row) until after it closes it (final checkpoint). SQLite itself holds an
+  exclusive lock for a few milliseconds when the last connection closes (checkpoint and WAL
+  removal) and while a connection recovers the WAL index on open; a reader with no timeout at all
+  failed on those about once in seven runs, which no archive design can prevent and no real
+  reader sees. Any lock a crawl held for longer (a long write transaction in rollback mode, an
+  exclusive checkpoint) still fails this test.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+READER_TIMEOUT = 1.0        # seconds; Datasette's readers wait 5 s (see the module docstring)
 
 # Datasette loads every `datasette` entry point of the environment. This project declares one
 # (archiver.datasette_plugin) that the Datasette work adds; until it exists, skip entry points
@@ -66,7 +72,7 @@ class Reader(threading.Thread):
     def run(self):
         while not self.stop.is_set():
             try:
-                con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=0)
+                con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=READER_TIMEOUT)
                 try:
                     for q in self.QUERIES:
                         row = con.execute(q).fetchall()
