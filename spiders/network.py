@@ -68,9 +68,8 @@ class NetworkSpider(scrapy.Spider):
     """
 
     name = "network"
-    ARTICLE_PRIORITY = 1     # articles before new channels: the request queue stays short
-    WALK_PRIORITY = 2        # a walk's next list page before the articles of its last one: at most one list
-                             # page per channel is in flight, and the walk never waits behind the queue
+    ARTICLE_PRIORITY = 1     # articles before further list pages: the request queue stays short (a walk reads
+                             # its next page once the last one's articles are fetched: memory stays flat)
 
     def __init__(self, sites: str | None = None, registry: str | None = None, mode: str | None = None,
                  *args: Any, **kwargs: Any):
@@ -219,8 +218,7 @@ class NetworkSpider(scrapy.Spider):
             # "Changed since the last complete walk of this channel?" A 304 ends the channel.
             headers = conditional_headers(self.reader.validators(url))
             meta["handle_httpstatus_list"] = [304]
-        return scrapy.Request(url, callback=self.parse_list, errback=self.on_error, meta=meta, headers=headers,
-                              priority=self.WALK_PRIORITY if walk and not entry else 0)
+        return scrapy.Request(url, callback=self.parse_list, errback=self.on_error, meta=meta, headers=headers)
 
     def _article_request(self, url: str, info, *, referer: str | None, row, revalidate: bool = False):
         meta: dict[str, Any] = {"archiver": {

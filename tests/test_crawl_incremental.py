@@ -17,10 +17,7 @@ archived row was checked moments ago, so only the new articles are requested at 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,11 +25,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from archiver.replica.server import ReplicaServer
+from tests.crawlutil import crawl
 from tests.fixture_cases import FIXTURES, all_cases
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 REVISED = "https://lzly.chinalco.com.cn/xwdt/gsyw/202601/t20260108_162173.html"
 DELETED = "https://www.chinalco.com.cn/xwzx/xwzx_gsyw/202607/t20260723_174151.html"
 DQ_LIST = "https://dq.chinalco.com.cn/rlzy_410/cpyc/index.html"
@@ -45,14 +42,6 @@ def is_article(url: str) -> bool:
 
 def new_in_t2() -> set[str]:
     return {c.url for c in all_cases() if c.response.get("only_in") == ["t2"] and c.page_type == "article"}
-
-
-def crawl(server: ReplicaServer, db: Path, *extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    server.clear_log()
-    out = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url,
-                          "--db", str(db), *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    return {"proc": out, "log": server.requests}
 
 
 def copy_archive(src: Path, dst: Path) -> None:

@@ -17,11 +17,8 @@ conditional request per channel and homepage, and ``--registry-only`` walks the 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,13 +26,13 @@ import pytest
 
 from archiver.replica.cases import Case
 from archiver.replica.server import ReplicaServer
+from tests.crawlutil import crawl
 from archiver.sites import load_network
 from archiver.sites.registry import DEFAULT_REGISTRY
 from tests.fixture_cases import FIXTURES, all_cases
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 NETWORK = load_network()
 GROUP = "https://www.chinalco.com.cn"
 ZLRM = "https://zlrm.chinalco.com.cn"
@@ -136,14 +133,6 @@ def variant_registry(folder: Path) -> Path:
     path = folder / "variant.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def crawl(server: ReplicaServer, db: Path, *extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    server.clear_log()
-    out = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url,
-                          "--db", str(db), *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    return {"proc": out, "log": server.requests}
 
 
 @pytest.fixture(scope="module")
