@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     print(f"{len(arts)} fixture articles, {len(tv.FAMILIES)} families ({time.perf_counter() - t0:.0f} s)\n")
     print("\n".join(table_lines(singles, False)))
     s = summary(singles)
-    print(f"\nworst family: " + ", ".join(f"{c} {s[c]:.3f}" for c in COLUMNS) + f"; lost {s['lost']} of {s['pages']}")
+    print("\nworst family: " + ", ".join(f"{c} {s[c]:.3f}" for c in COLUMNS) + f"; lost {s['lost']} of {s['pages']}")
     out_md = ["## Families", "", *table_lines(singles, True)]
     bad = [c for c, r in singles.items() if misses_target(r)]
     if not args.no_pairs:
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
         print(f"\n{len(pair_table)} pairs of families on {len(sample)} articles ({time.perf_counter() - t1:.0f} s); "
               f"the 15 weakest:")
         print("\n".join(table_lines(dict(worst), False)))
-        print(f"\nworst pair: " + ", ".join(f"{c} {ps[c]:.3f}" for c in COLUMNS) + f"; lost {ps['lost']} of {ps['pages']}")
+        print("\nworst pair: " + ", ".join(f"{c} {ps[c]:.3f}" for c in COLUMNS) + f"; lost {ps['lost']} of {ps['pages']}")
         out_md += ["", f"## Pairs ({len(pair_table)} on {len(sample)} articles): the 15 weakest", "",
                    *table_lines(dict(worst), True),
                    "", "Worst pair: " + ", ".join(f"{c} {ps[c]:.3f}" for c in COLUMNS) + f"; lost {ps['lost']}"]
