@@ -27,8 +27,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77,<81'      # setuptools: scrapyd-deploy builds the egg with it (PEP 639 license)
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The development harness (the replica, fixture tools, evaluation): a distribution of its own, so
+# that the installed archiver holds none of it. `archiver crawl --replica` and `archiver fixtures`
+# come from it.
+.venv/bin/python -m pip install --quiet -e ./harness
 # pywb replays exported WARCs in the tests; it pins redis 2.10 (scrapy-redis needs >= 4.2), so it
 # lives in a virtualenv of its own, never in .venv.
 if [ ! -x .venv-pywb/bin/wayback ]; then

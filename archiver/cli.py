@@ -1,24 +1,25 @@
 """The ``archiver`` command: a thin click layer over the library.
 
-    archiver crawl [--full] [--replica] [--db PATH] [--site ID ...]   crawl the network into the archive
+    archiver crawl [--full] [--replica[=SPEC]] [--db PATH] [--site ID ...]   crawl the network into the archive
     archiver extract PAGE.html --url URL                     extract one saved page, print JSON
     archiver sites                                           the site registry
     archiver dedup [--db PATH]                               deduplicate an archive stored before #4
     archiver serve | search | report | export | reindex      for researchers (archiver/cli_research.py)
     archiver runs | failures                                 for the operator (archiver/cli_ops.py)
+    archiver warc export | import                            web archives (archiver/cli_warc.py)
+
+A development checkout adds ``archiver fixtures`` and what ``--replica`` starts (the ``harness``
+distribution, through the entry point groups ``archiver.commands`` and ``archiver.replica``).
 """
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import click
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FIXTURES = REPO_ROOT / "fixtures"
 EXIT_UNHEALTHY = 1
 # A second crawl of an archive that is being crawled: refused, exit 75 (EX_TEMPFAIL), see archiver/lock.py.
 
@@ -128,29 +129,33 @@ def discovery_line(d: dict, stats: dict) -> str:
     return text
 
 
-def _route_through(proxy_url: str) -> None:
-    """Send the crawl's http and https requests through ``proxy_url`` (a replica)."""
-    for var in ("no_proxy", "NO_PROXY"):
-        os.environ.pop(var, None)
-    os.environ["http_proxy"] = os.environ["https_proxy"] = proxy_url
-    os.environ["HTTP_PROXY"] = os.environ["HTTPS_PROXY"] = proxy_url
+def start_replica(spec: str):
+    """Start what ``--replica SPEC`` names: the development harness's replica (entry point group
+    ``archiver.replica``). Returns its session (``proxy_url``, ``label``, ``settings``, ``stop()``)."""
+    from importlib.metadata import entry_points
+
+    hooks = list(entry_points(group="archiver.replica"))
+    if not hooks:
+        raise click.UsageError("--replica needs the development harness of a checkout "
+                               "(pip install -e ./harness; setup.sh installs it)")
+    try:
+        return hooks[0].load()(spec)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
-def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fixtures: Path | None = None,
-              state: str = "t1", loglevel: str = "WARNING", log_file: str | None = None,
-              sets: dict[str, str] | None = None, quiet: bool = False, mode: str | None = None,
-              replica_url: str | None = None, generated: int = 0, generated_new: int = 0):
+def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: str | None = None,
+              loglevel: str = "WARNING", log_file: str | None = None,
+              sets: dict[str, str] | None = None, quiet: bool = False, mode: str | None = None):
     """Run one crawl in this process; returns (HealthReport, stats).
 
     ``mode`` is ``full`` or ``incremental`` (default: the ``ARCHIVER_MODE`` setting).
-    ``replica`` starts the replica in this process (the fixtures, or with ``generated`` a
-    generated network of that many articles, ``generated_new`` of them new); ``replica_url``
-    crawls a replica that is already running (``python -m archiver.replica``) through its proxy.
+    ``replica`` (a SPEC, ``""`` for the defaults) crawls the development replica instead of the
+    real network (:func:`start_replica`).
     Raises :class:`archiver.lock.ArchiveLocked` when another crawl holds the archive.
     """
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
+    from scrapy.settings import Settings
 
     from archiver import lock as archive_lock
     from archiver.health import HealthReport, assess
@@ -159,7 +164,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     network = load_network((sets or {}).get("ARCHIVER_REGISTRY") or None)
     for s in sites:
         network.site(s)        # KeyError listing the known ids
-    settings = get_project_settings()
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
     settings.set("ARCHIVER_DB", db, priority="cmdline")
     settings.set("ARCHIVER_SITES", ",".join(sites), priority="cmdline")
     settings.set("LOG_LEVEL", loglevel, priority="cmdline")
@@ -185,27 +191,15 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
     # the crawl has exactly one connection to the archive, and no moment with none (closing the
     # last connection of a WAL archive checkpoints and removes the WAL, reopening recovers the WAL
     # index: moments in which a reader without a busy timeout sees "database is locked").
-    server = None
+    session = None
     try:
-        if replica:
-            from archiver.replica.server import ReplicaServer
-            if generated:
-                from archiver.replica.generated import GeneratedNetwork
-                gen = GeneratedNetwork(articles=generated, new=generated_new, fixtures_dir=fixtures or DEFAULT_FIXTURES)
-                server = ReplicaServer(None, resolver=gen.resolve)
-                label = f"generated network of {generated} articles ({generated_new} new)"
-            else:
-                server = ReplicaServer(fixtures or DEFAULT_FIXTURES, state=state)
-                label = f"state {state}"
-            server.start()
-            replica_url = server.proxy_url
+        if replica is not None:
+            session = start_replica(replica)
+            settings.setdict(session.settings, priority="cmdline")
+            settings.set("ARCHIVER_PROXY", session.proxy_url, priority="cmdline")
             if not quiet:
-                click.echo(f"replica of the network on {server.proxy_url} ({label}); crawling it through that proxy",
-                           err=True)
-        if replica_url:
-            _route_through(replica_url)
-            settings.setdict(settings.getdict("REPLICA_OVERRIDES"), priority="cmdline")
-            settings.set("ARCHIVER_REPLICA", True, priority="cmdline")
+                click.echo(f"replica of the network on {session.proxy_url} ({session.label}); crawling it through "
+                           "that proxy", err=True)
         if quiet:
             settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
         for k, v in (sets or {}).items():
@@ -224,8 +218,8 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
             process.crawl(crawler)
             process.start()
         finally:
-            if server is not None:
-                server.stop()
+            if session is not None:
+                session.stop()
     finally:
         lock.release()
         checked.close()
@@ -249,16 +243,9 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
 @click.option("--revalidate", type=click.Choice(["due", "all", "none"]), default=None,
               help="Incremental runs: which archived articles on the list pages walked get a conditional "
                    "request: due (default: freshness run out), all, none. Setting ARCHIVER_REVALIDATE.")
-@click.option("--replica", is_flag=True, help="Crawl the bundled offline replica (fixtures/) instead of the real network.")
-@click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Fixture folder the replica serves (default: the repository's fixtures/).")
-@click.option("--state", default="t1", show_default=True, help="Replica state to serve (see fixtures/README.md).")
-@click.option("--generated", type=click.IntRange(min=0), default=0, metavar="N",
-              help="With --replica: serve a generated network of N articles instead of the fixtures.")
-@click.option("--generated-new", type=click.IntRange(min=0), default=0, metavar="K",
-              help="With --generated: K of them are new since the base snapshot (on page 1 of the channels).")
-@click.option("--replica-url", default=None, metavar="URL",
-              help="Crawl a replica already running (python -m archiver.replica) through this proxy URL.")
+@click.option("--replica", default=None, is_flag=False, flag_value="", metavar="[SPEC]",
+              help="Crawl the offline replica of a development checkout instead of the real network. SPEC: "
+                   "state=t2, fixtures=DIR, generated=N[,new=K], or url=URL of a running replica.")
 @click.option("--loglevel", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", default=None, help="Write Scrapy's log here instead of stderr.")
@@ -270,8 +257,7 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: bool = False, fi
                    "(setting ARCHIVER_DISCOVERY=False).")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress lines and no summary; problems still go to stderr (and the log).")
-def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, generated_new, replica_url, loglevel, log_file,
-          sets, quiet, registry, registry_only):
+def crawl(db, sites, full, revalidate, replica, loglevel, log_file, sets, quiet, registry, registry_only):
     """Crawl the network's news channels into the archive.
 
     Discovery: besides the registry's channels, the crawl walks the channels and member sites it
@@ -288,10 +274,6 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
     """
     from archiver.lock import EXIT_LOCKED, ArchiveLocked
 
-    if (generated or generated_new) and not replica:
-        raise click.UsageError("--generated and --generated-new need --replica")
-    if replica and replica_url:
-        raise click.UsageError("use either --replica or --replica-url")
     overrides = _parse_sets(sets)
     # Settings the command itself needs (to check and lock the archive, to validate sites) are
     # taken from -s too, so `-s ARCHIVER_DB=…` is the same as `--db …`.
@@ -310,10 +292,8 @@ def crawl(db, sites, full, revalidate, replica, fixtures, state, generated, gene
     if registry:
         overrides["ARCHIVER_REGISTRY"] = str(Path(registry).resolve())
     try:
-        report, stats = run_crawl(db=db, sites=sites, replica=replica, fixtures=fixtures, state=state,
-                                  loglevel=loglevel.upper(), log_file=log_file, sets=overrides, quiet=quiet,
-                                  mode="full" if full else None, replica_url=replica_url, generated=generated,
-                                  generated_new=generated_new)
+        report, stats = run_crawl(db=db, sites=sites, replica=replica, loglevel=loglevel.upper(), log_file=log_file,
+                                  sets=overrides, quiet=quiet, mode="full" if full else None)
     except KeyError as e:
         raise click.UsageError(str(e.args[0])) from None
     except ArchiveLocked as e:
@@ -408,7 +388,6 @@ def dedup(db):
     then links near-duplicates of every article not indexed yet. A crawl does both as it stores;
     running this again changes nothing.
     """
-    from datetime import datetime, timezone
 
     from archiver.db import Archive
 
@@ -417,17 +396,15 @@ def dedup(db):
     archive = Archive.open(db)
     for line in archive.db.repairs:
         click.echo(f"archiver dedup: repaired {db}: {line}", err=True)
-    counts = archive.reindex_duplicates(now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    counts = archive.reindex_duplicates(now=utc_now())
     archive.close()
     click.echo(f"merged {counts['merged']} duplicate articles, indexed {counts['indexed']} articles, "
                f"linked {counts['links']} near-duplicate pairs")
 
 
-from archiver.fixturetools import fixtures as _fixtures  # noqa: E402
-
-main.add_command(_fixtures)
 
 # --------------------------------------------------------------------------- research (archiver/cli_research.py)
+from archiver.clock import utc_now
 from archiver import cli_research  # noqa: E402
 
 main.add_command(cli_research.serve)
@@ -443,6 +420,19 @@ main.add_command(cli_ops.runs)
 main.add_command(cli_ops.failures)
 
 main.add_command(_warc)
+
+
+
+def _plugin_commands() -> None:
+    """Command groups other distributions add (the development harness: ``archiver fixtures``)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="archiver.commands"):
+        if ep.name not in main.commands:
+            main.add_command(ep.load(), ep.name)
+
+
+_plugin_commands()
 
 
 if __name__ == "__main__":

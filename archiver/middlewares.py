@@ -22,12 +22,13 @@ from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archiver.failures import RedirectRefused
+from archiver.run import RunContext
 
 
 class NetworkRedirectMiddleware(RedirectMiddleware):
 
     def _network(self):
-        return getattr(self.crawler.spider, "network", None)
+        return RunContext.of(self.crawler).network
 
     def _build_redirect_request(self, source_request, response, *, url, **kwargs):
         if urlsplit(url).scheme.lower() not in ("http", "https"):
@@ -107,3 +108,24 @@ class RetryAfterMiddleware:
         retry.meta["retry_times"] = retries + 1
         retry.dont_filter = True
         return retry
+
+
+class ProxyMiddleware:
+    """Every request through the forward proxy ``ARCHIVER_PROXY`` names (``http://host:port``), when
+    set: a corporate proxy, or the development replica (``archiver crawl --replica``). Scrapy's
+    HttpProxyMiddleware then does the rest (CONNECT for https). Without the setting, Scrapy's own
+    handling of ``http_proxy``/``https_proxy`` from the environment applies."""
+
+    def __init__(self, proxy: str):
+        self.proxy = proxy
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        proxy = crawler.settings.get("ARCHIVER_PROXY")
+        if not proxy:
+            raise NotConfigured("ARCHIVER_PROXY is not set")
+        return cls(proxy)
+
+    def process_request(self, request, spider=None):
+        request.meta.setdefault("proxy", self.proxy)
+        return None

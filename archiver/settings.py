@@ -1,7 +1,7 @@
 """Scrapy settings for the chinalco-archive project (``scrapy.cfg`` points here).
 
 Project settings carry the ``ARCHIVER_`` prefix. Politeness defaults are for the real network;
-``archiver crawl --replica`` overrides only timing values (see ``REPLICA_OVERRIDES``) and keeps
+``archiver crawl --replica`` overrides only timing values (harness/replica/hook.py) and keeps
 every component the same, so the replica crawl exercises the production code path.
 """
 import os
@@ -20,7 +20,7 @@ ARCHIVER_CONTACT = os.environ.get("ARCHIVER_CONTACT", "set-ARCHIVER_CONTACT@exam
 USER_AGENT = (f"chinalco-archive/0.1 (news archive crawler; +https://github.com/chinalco-archive; "
               f"contact: {ARCHIVER_CONTACT})")
 ADDONS = {"archiver.extensions.operator.ArchiverAddon": 0}
-ARCHIVER_REPLICA = False                 # set by `archiver crawl --replica/--replica-url`: no contact warning
+ARCHIVER_REPLICA = False                 # set by `archiver crawl --replica`: the real network is not reached
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
@@ -49,21 +49,23 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "archiver.middlewares.NetworkRedirectMiddleware": 600,
     "archiver.middlewares.RetryAfterMiddleware": 560,
+    "archiver.middlewares.ProxyMiddleware": 740,          # before HttpProxyMiddleware (750)
 }
 REDIRECT_MAX_TIMES = 5
 ARCHIVER_RETRY_AFTER_MAX = 120.0
-# http_proxy / https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
+# A forward proxy for every request (archiver/middlewares.py ProxyMiddleware); unset, http_proxy /
+# https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
+ARCHIVER_PROXY = None
 HTTPPROXY_ENABLED = True
 
 # ---------------------------------------------------------------- components
+# The spider reads each article where its response is (archiver/reading.py); the pipelines count
+# and store what it yields.
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.quality.QualityPipeline": 150,
-    "pipelines.validate.ValidatePipeline": 200,
-    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.stats.ArticleStatsPipeline": 300,
     "pipelines.store.StorePipeline": 900,
 }
-# Quality (pipelines/quality.py): a displayed date before this day is implausible for the network.
+# Quality (archiver/quality.py): a displayed date before this day is implausible for the network.
 ARCHIVER_QUALITY_EARLIEST_DATE = "1990-01-01"
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
@@ -134,14 +136,3 @@ LOG_LEVEL = "INFO"
 LOG_FORMATTER = "archiver.extensions.operator.ArchiverLogFormatter"   # a dropped item is one line
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-
-# Applied by `archiver crawl --replica`: timing only, for a loopback replica.
-REPLICA_OVERRIDES = {
-    "DOWNLOAD_DELAY": 0,
-    "DOWNLOAD_DELAY_JITTER": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-    "DOWNLOAD_TIMEOUT": 4,
-    "RETRY_TIMES": 1,
-    "ARCHIVER_PROGRESS_INTERVAL": 2.0,
-}

@@ -5,8 +5,8 @@
 One invocation, on one machine:
 
 1. starts the replica in this process with a **generated network** of ``--articles`` articles
-   (archiver/replica/generated.py: fixture templates, generated text), and crawls it with the
-   real CLI in a subprocess (``archiver crawl --replica-url``): extraction, dedupe and storage on;
+   (harness/replica/generated.py: fixture templates, generated text), and crawls it with the
+   real CLI in a subprocess (``archiver crawl --replica url=...``): extraction, dedupe and storage on;
 2. run **full** (``--full``) into a fresh archive, then **incremental with nothing changed**, then
    the replica publishes ``--new`` articles and **incremental** runs again;
 3. counts every request from the replica's own log (list / article / robots, 200 / 304 / 404),
@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from archiver.replica.generated import ARTICLE_RE, GeneratedNetwork  # noqa: E402
-from archiver.replica.server import ReplicaServer  # noqa: E402
+from harness.replica.generated import ARTICLE_RE, GeneratedNetwork  # noqa: E402
+from harness.replica.server import ReplicaServer  # noqa: E402
 
 
 def kind_of(url: str) -> str:
@@ -61,7 +61,7 @@ def wait_rss(proc: subprocess.Popen) -> tuple[int, float]:
 def crawl(server: ReplicaServer, db: Path, *extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     server.clear_log()
-    cmd = [sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url, "--db", str(db), "-q",
+    cmd = [sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}", "--db", str(db), "-q",
            "--loglevel", "ERROR", *extra]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

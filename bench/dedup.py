@@ -39,7 +39,7 @@ from archiver.db.archive import RawResponse  # noqa: E402
 from archiver.dedup import near  # noqa: E402
 from archiver.dedup.text import shingles  # noqa: E402
 from archiver.extract import extract_bytes  # noqa: E402
-from archiver.replica.cases import load_cases, normalize_url  # noqa: E402
+from harness.replica.cases import load_cases, normalize_url  # noqa: E402
 from archiver.sites import load_network  # noqa: E402
 
 FIXTURES = REPO / "fixtures"
@@ -378,7 +378,7 @@ def synthetic_report(sizes: list[int], out) -> None:
 
 def run_boilerplate(n: int) -> dict:
     """Store the n article pages of the generated network (this process); time the store only."""
-    from archiver.replica.generated import GeneratedNetwork
+    from harness.replica.generated import GeneratedNetwork
     gen = GeneratedNetwork(n)
     tmp = tempfile.TemporaryDirectory(prefix="dedup-bench-")
     path = Path(tmp.name) / f"boilerplate-{n}.db"

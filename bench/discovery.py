@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from archiver.replica.server import ReplicaServer  # noqa: E402
+from harness.replica.server import ReplicaServer  # noqa: E402
 from tests.crawlutil import crawl  # noqa: E402
 from tests.test_discovery_e2e import FIXTURES, Variant, variant_registry  # noqa: E402
 

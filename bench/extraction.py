@@ -7,7 +7,7 @@
 
 Sets: the four shared evaluation sets (``../shared/evaldata``, or ``$ARCHIVER_EVALDATA``; read in
 place, scored by ``../shared/tools/eval_extract.py``) and ``fixtures`` (our own cases, scored by
-``archiver.evaluation.score_fixtures``: on fixtures the body column is "body checks", the share
+``harness.evaluation.score_fixtures``: on fixtures the body column is "body checks", the share
 of ``body_includes`` found times the share of ``body_excludes`` absent).
 
 trafilatura and GNE are benchmark-only dependencies (``pip install -e '.[bench]'``); a tool that is
@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archiver import evaluation as ev  # noqa: E402
+from harness import evaluation as ev  # noqa: E402
 
-TOOLS = {"ours": "archiver.evaladapter:extract", "trafilatura": "trafilatura", "gne": "gne"}
+TOOLS = {"ours": "harness.evaladapter:extract", "trafilatura": "trafilatura", "gne": "gne"}
 SETS = (*ev.CHINESE_SETS, *ev.ENGLISH_SETS, "fixtures")
 COLUMNS = (("title_exact", "title exact"), ("date_exact", "date exact"), ("source_found", "source found"),
            ("author_exact", "author exact"), ("body_f1", "body F1"), ("pages_per_s", "pages/s"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
-from archiver.replica.cases import load_cases, normalize_url
+from harness.replica.cases import load_cases, normalize_url
 from archiver.sites import load_network
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def fixture_dir_with_lists(dest: Path) -> Path:
 
 def crawl_replica(db: Path, fixtures: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "crawl", "--replica", "--fixtures", str(fixtures), "--db", str(db),
+        [sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"fixtures={fixtures}", "--db", str(db),
          "-q", "--log-file", str(db.with_suffix(".crawl.log"))],
         capture_output=True, text=True, timeout=180, cwd=REPO)
 

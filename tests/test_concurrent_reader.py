@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from archiver.db import Archive
-from archiver.replica.generated import GeneratedNetwork
-from archiver.replica.server import ReplicaServer
+from harness.replica.generated import GeneratedNetwork
+from harness.replica.server import ReplicaServer
 
 pytestmark = pytest.mark.e2e
 
@@ -131,7 +131,7 @@ def test_readers_never_see_database_is_locked_while_a_crawl_writes(tmp_path):
                 time.sleep(0.2)
         reader.start()
         poller.start()
-        crawl = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url,
+        crawl = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}",
                                 "--db", str(db), "-q", "--full"], cwd=REPO, env=env, capture_output=True, text=True,
                                timeout=300)
         time.sleep(0.5)               # keep reading through the writer's close and final checkpoint

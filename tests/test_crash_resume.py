@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from archiver.db.crawlstate import integrity_ok
-from archiver.replica.generated import ARTICLE_RE, GeneratedNetwork
-from archiver.replica.server import ReplicaServer
+from harness.replica.generated import ARTICLE_RE, GeneratedNetwork
+from harness.replica.server import ReplicaServer
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ NETWORK = {"articles": 450, "faults": 41, "per_page": 5}     # 6 list pages per 
 
 
 def crawl_cmd(server: ReplicaServer, db: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url, "--db", str(db), "-q",
+    return [sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}", "--db", str(db), "-q",
             *extra]
 
 

@@ -24,9 +24,11 @@ SEED_TEXT = (Path(__file__).resolve().parents[1] / "fixtures" / "lzly_chinalco_c
              / "expected.json")
 
 
-def run_crawl(db: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_crawl(db: Path, *extra: str, replica: str = "") -> subprocess.CompletedProcess:
+    """``archiver crawl --replica[=replica]`` (the fixture replica; ``replica="state=t2"`` for another state)."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    return subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", "--db", str(db), *extra],
+    spec = [replica] if replica else []
+    return subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", *spec, "--db", str(db), *extra],
                           capture_output=True, text=True, timeout=300, env=env)
 
 

@@ -1,7 +1,7 @@
 """End to end: recurring crawls of the replica as it was at two moments (fixtures t1 → t2).
 
 The replica runs in this process, so every request the crawler makes is in its log; the crawl
-runs as the real CLI in a subprocess (`archiver crawl --replica-url`). Runs, on one archive:
+runs as the real CLI in a subprocess (`archiver crawl --replica url=...`). Runs, on one archive:
 
 1. t1, incremental over an empty archive (the first scheduled run);
 2. t1 again: nothing changed, so every channel costs one conditional request answered 304;
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archiver.replica.server import ReplicaServer
+from harness.replica.server import ReplicaServer
 from tests.crawlutil import crawl
 from tests.fixture_cases import FIXTURES, all_cases
 

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archiver.replica.cases import Case
-from archiver.replica.server import ReplicaServer
+from harness.replica.cases import Case
+from harness.replica.server import ReplicaServer
 from tests.crawlutil import crawl
 from archiver.sites import load_network
 from archiver.sites.registry import DEFAULT_REGISTRY

@@ -6,8 +6,8 @@ repository): when they are absent those floors are skipped, and the skip says so
 """
 import pytest
 
-from archiver import evaluation as ev
-from archiver.evaladapter import extract
+from harness import evaluation as ev
+from harness.evaladapter import extract
 
 FLOORS = ev.load_floors()
 EVALDATA = ev.evaldata_dir()
@@ -31,6 +31,6 @@ def test_floors_on_our_fixtures():
 @pytest.mark.skipif(EVALDATA is None, reason=NO_EVALDATA)
 @pytest.mark.parametrize("name", [n for n in FLOORS if not n.startswith("_") and n != "fixtures"])
 def test_floors_on_the_evaluation_sets(name):
-    scores = ev.score_evalset("archiver.evaladapter:extract", name)
+    scores = ev.score_evalset("harness.evaladapter:extract", name)
     assert scores["errors"] == 0, "the extractor crashed on a page"
     assert_floors(name, scores)

@@ -84,7 +84,7 @@ def test_every_fixture_case_reads_as_its_expected_json():
     """
     from click.testing import CliRunner
 
-    from archiver.fixturetools import fixtures
+    from harness.fixturetools import fixtures
     result = CliRunner().invoke(fixtures, ["check"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("cases match") and " differ" not in result.output

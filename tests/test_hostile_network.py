@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.replica.cases import Case
-from archiver.replica.server import ReplicaServer
+from harness.replica.cases import Case
+from harness.replica.server import ReplicaServer
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +94,7 @@ def crawl(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url, "--db", str(db),
+            [sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}", "--db", str(db),
              "--site", "lzly_chinalco_com_cn", "--registry-only", "-s", "RETRY_TIMES=2",
              "-s", "DOWNLOAD_MAXSIZE=16000000"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

@@ -1,7 +1,7 @@
 """The layered extractor: which layer answers each field, and that it says so (method and raw)."""
 import pytest
 
-from archiver import evaladapter
+from harness import evaladapter
 from archiver.extract import extract_bytes
 
 NETWORK_URL = "https://www.chalco.com.cn/xwdt/gsyw/202602/t20260204_163644.html"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.replica.cases import (
+from harness.replica.cases import (
     NOT_FOUND_BODY,
     Case,
     DuplicateURLError,
@@ -28,8 +28,8 @@ from archiver.replica.cases import (
     load_not_found_body,
     normalize_url,
 )
-from archiver.replica.server import ReplicaServer
-from archiver.replica.tls import SAN_NAMES, generate_certificate
+from harness.replica.server import ReplicaServer
+from harness.replica.tls import SAN_NAMES, generate_certificate
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = REPO / "fixtures"
@@ -562,7 +562,7 @@ def test_binds_loopback_only(fx: Path):
 
 def test_command_line_starts_and_stops_on_sigint(fx: Path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "archiver.replica", "--fixtures", str(fx), "--port", "0", "--state", "t1"],
+        [sys.executable, "-m", "harness.replica", "--fixtures", str(fx), "--port", "0", "--state", "t1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=REPO,

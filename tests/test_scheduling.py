@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from archiver import lock as archive_lock
-from archiver.replica.generated import GeneratedNetwork
-from archiver.replica.server import ReplicaServer
+from harness.replica.generated import GeneratedNetwork
+from harness.replica.server import ReplicaServer
 from tests.fixture_cases import FIXTURES
 
 pytestmark = pytest.mark.e2e
@@ -160,7 +160,7 @@ def test_scrapyd_does_not_run_two_crawls_of_one_archive_at_once(scrapyd, tmp_pat
 def test_a_second_cli_crawl_of_the_same_archive_is_refused_with_exit_75(tmp_path):
     db = tmp_path / "archive.db"
     server = ReplicaServer(None, resolver=GeneratedNetwork(600, per_page=5).resolve).start()
-    cmd = [sys.executable, "-m", "archiver.cli", "crawl", "--replica-url", server.proxy_url, "--db", str(db), "-q"]
+    cmd = [sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}", "--db", str(db), "-q"]
     try:
         first = subprocess.Popen(cmd, cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60

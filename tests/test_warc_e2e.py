@@ -33,7 +33,7 @@ def built(tmp_path_factory):
     with sqlite3.connect(db) as src, sqlite3.connect(t1) as dst:
         src.backup(dst)
     # t2 breaks one site's list page on purpose (fixtures/README.md): an unhealthy run, exit 1.
-    second = archiver("crawl", "--db", str(db), "--replica", "--state", "t2", "--full")
+    second = archiver("crawl", "--db", str(db), "--replica", "state=t2", "--full")
     assert second.returncode in (0, 1) and ") finished in" in second.stdout, second.stdout + second.stderr
     (root / "a").mkdir()
     (root / "b").mkdir()

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from archiver.replica.server import ReplicaServer
+from harness.replica.server import ReplicaServer
 from tests.fixture_cases import FIXTURES, all_cases
 from tests.warcutil import (ARTICLE_COLUMNS, SEED, SEED_DIR, SIGHTING_COLUMNS, archiver, rows, tool,
                             warcio_cli)

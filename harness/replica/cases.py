@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-logger = logging.getLogger("archiver.replica")
+logger = logging.getLogger("harness.replica")
 
 __all__ = [
     "Case",

@@ -11,7 +11,7 @@ Used by ``bench/extraction.py`` (the side-by-side table) and ``tests/test_extrac
   are read in place, never copied): scored by ``../shared/tools/eval_extract.py`` itself.
 
 An extractor is ``f(html: str, url) -> dict`` with title, date, author, source, body (the
-signature of eval_extract.py); ``archiver.evaladapter:extract`` is ours.
+signature of eval_extract.py); ``harness.evaladapter:extract`` is ours.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ overridden by the header, as a browser would). Fields are those of the layered e
 measures extraction only. ``author`` is the 作者 or, when there is none, the reporters credited in
 the text, which is how the evaluation sets label it.
 
-    python ../shared/tools/eval_extract.py ../shared/evaldata/zh-gne-news --extractor archiver.evaladapter:extract
+    python ../shared/tools/eval_extract.py ../shared/evaldata/zh-gne-news --extractor harness.evaladapter:extract
 """
 from __future__ import annotations
 

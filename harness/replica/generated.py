@@ -1,6 +1,6 @@
 """A generated network for scale tests: tens of thousands of articles, made on request.
 
-:class:`GeneratedNetwork` is a ``resolver`` for :class:`~archiver.replica.server.ReplicaServer`
+:class:`GeneratedNetwork` is a ``resolver`` for :class:`~harness.replica.server.ReplicaServer`
 (``ReplicaServer(None, resolver=GeneratedNetwork(10000).resolve)``). Nothing is stored: every list
 page and article page is rendered when it is requested, deterministically, with the fixture
 templates (``fixtures/tools/templates.py``: the chalco, group, zlgj, member and cinf page chrome)
@@ -21,12 +21,11 @@ Layout:
 * Pagers follow each template's style: createPageHTML (chalco, group), static links (zlgj), none
   (member sites: the crawler probes ``index_N.html`` until a 404).
 
-``python -m archiver.replica --generated 10000 [--new 30]`` serves it on its own;
-``archiver crawl --replica --generated 10000`` crawls it.
+``python -m harness.replica --generated 10000 [--new 30]`` serves it on its own;
+``archiver crawl --replica generated=10000`` crawls it.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import re
@@ -37,6 +36,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archiver.sites import load_network
+
+from harness.fixturegen import templates
 
 from .cases import Case
 
@@ -72,20 +73,6 @@ SENTENCES = [
     "据了解，该项目投运后每年可节约标准煤约{n}吨，减少二氧化碳排放约{m}吨。",
     "大家纷纷表示，将以此次{topic}为契机，立足岗位作贡献，为公司高质量发展贡献力量。",
 ]
-
-
-def _load_templates(fixtures_dir: Path):
-    path = Path(fixtures_dir) / "tools" / "templates.py"
-    spec = importlib.util.spec_from_file_location("archiver_replica_fixture_templates", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"fixture templates not found at {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _default_fixtures() -> Path:
-    return Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _root(path: str) -> str:
@@ -140,14 +127,14 @@ class GenArticle:
 
 class GeneratedNetwork:
     def __init__(self, articles: int = 10000, new: int = 0, *, per_page: int = PER_PAGE, faults: int = 0,
-                 fixtures_dir: str | Path | None = None, registry: str | None = None):
+                 registry: str | None = None):
         if articles < 0 or new < 0:
             raise ValueError("articles and new must be >= 0")
         self.articles = articles
         self.new = new
         self.per_page = per_page
         self.faults = faults          # every article whose ID is a multiple of this answers 500 (0: none)
-        self.T = _load_templates(Path(fixtures_dir) if fixtures_dir else _default_fixtures())
+        self.T = templates
         network = load_network(registry)
         channels: list[GenChannel] = []
         self.cinf: GenChannel | None = None

@@ -1,7 +1,7 @@
-"""``python -m archiver.replica [--fixtures DIR] [--port N] [--state NAME] [--generated N [--new K]] [-v]``
+"""``python -m harness.replica [--fixtures DIR] [--port N] [--state NAME] [--generated N [--new K]] [-v]``
 
 With ``--generated N`` it serves a generated network of N articles (K of them new since the
-snapshot) instead of the fixture cases (see :mod:`archiver.replica.generated`).
+snapshot) instead of the fixture cases (see :mod:`harness.replica.generated`).
 
 Starts the replica proxy in the foreground on 127.0.0.1, prints
 
@@ -20,19 +20,17 @@ import sys
 import threading
 from pathlib import Path
 
-import archiver
-
 from .cases import DEFAULT_STATE, FixtureError
 from .server import ReplicaServer
 
 
 def default_fixtures_dir() -> Path:
-    return Path(archiver.__file__).resolve().parents[1] / "fixtures"
+    return Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m archiver.replica",
+        prog="python -m harness.replica",
         description="Serve the fixture cases at their real URLs through an HTTP/HTTPS forward proxy on 127.0.0.1.",
     )
     parser.add_argument("--fixtures", type=Path, default=default_fixtures_dir(), help="fixtures folder (default: %(default)s)")
@@ -54,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.generated:
             from .generated import GeneratedNetwork
-            gen = GeneratedNetwork(args.generated, new=args.new, fixtures_dir=args.fixtures)
+            gen = GeneratedNetwork(args.generated, new=args.new)
             server = ReplicaServer(None, port=args.port, resolver=gen.resolve)
         else:
             server = ReplicaServer(args.fixtures, state=args.state, port=args.port)

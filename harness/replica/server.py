@@ -5,7 +5,7 @@ exactly as it would to a corporate proxy:
 
 * ``GET http://host/path HTTP/1.1`` (proxy form) → the case for that absolute URL;
 * ``CONNECT host:443`` → ``200 Connection established``; the replica then terminates TLS itself
-  with a self-signed certificate (see :mod:`archiver.replica.tls`) and serves the origin-form
+  with a self-signed certificate (see :mod:`harness.replica.tls`) and serves the origin-form
   requests inside the tunnel as ``https://host/path``. If the first byte in the tunnel is not a TLS
   record (a client tunnelling plain HTTP), the tunnel is served as ``http://host:port/path``;
 * ``GET /path`` with a ``Host`` header sent straight to the replica (curl without a proxy) →
@@ -49,7 +49,7 @@ from .cases import (
 )
 from .tls import server_context
 
-logger = logging.getLogger("archiver.replica")
+logger = logging.getLogger("harness.replica")
 
 __all__ = ["ReplicaServer", "Resolver"]
 
