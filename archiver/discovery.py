@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from archiver.items import Found
 from archiver.sites import Network, Site
 from archiver.sites.registry import UrlInfo
 
@@ -214,3 +215,27 @@ class Discovery:
     def new_channels(self) -> list[Entry]:
         """Channels this run walks that the registry does not list."""
         return [e for e in self._channels.values() if e.found_by != "registry"]
+
+
+# ---------------------------------------------------------------- what the store records
+def found_item(network: Network, meta: dict, url: str, *, kind: str = "channel", articles: int | None = None,
+               label: str | None = None, status: str = "ok") -> Found:
+    """The ``Found`` item for an entry page whose answer came (``meta``: its request's
+    ``archiver`` meta, with the ``found`` record of how it was found)."""
+    f = meta["found"]
+    site = network.site_for_url(url)
+    channel = (meta.get("channel") or "").strip("/")
+    registered = site is not None and site.channel_for_path(channel) is not None \
+        and site.channel_for_path(channel).path == channel
+    in_registry = not (site is not None and site.discovered) and (
+        kind == "site" or f["found_by"] == "registry" or registered)
+    return Found(kind=kind, site=meta["site"], url=url, found_by=f["found_by"], found_on=f["found_on"],
+                 channel=meta.get("channel") if kind == "channel" else None, label=label or f["label"],
+                 host=site.host if site else None, in_registry=in_registry, articles=articles, status=status)
+
+
+def discovered_entry(meta: dict) -> bool:
+    """The first page of a homepage or of a channel the registry does not list: a 404 there or
+    a robots.txt refusal loses no article (a status, not a failure)."""
+    found = meta.get("found") or {}
+    return meta.get("kind") == "hub" or (bool(meta.get("entry")) and found.get("found_by") not in (None, "registry"))

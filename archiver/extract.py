@@ -1,7 +1,12 @@
-"""Extraction without a crawl: a saved response in, one JSON-able record out.
+"""Extraction: one response in, one final, JSON-able record out.
 
-``extract_response`` is what the crawl's ExtractPipeline calls and what ``archiver extract``
-prints, so a saved page extracts exactly as it did during the crawl.
+The whole judgement of a page happens here, once: what kind of page it is, its fields (the site's
+page object, then page metadata, the density fallback, the last resort), whether the required
+fields are there (a page at an article URL that lacks them is ``degraded``, never dropped; any
+other page is ``incomplete``), and its quality verdict, with the fetch time when there is one.
+The crawl (archiver/reading.py, in the spider's callback), the WARC import, ``archiver extract``
+and the fixture checks all call :func:`extract_page`, so a saved page extracts exactly as it did
+during the crawl.
 """
 from __future__ import annotations
 
@@ -115,27 +120,43 @@ def _base(page: PageInput, page_type: str, reason: str = "") -> Extraction:
     )
 
 
-def extract_page(page: PageInput) -> Extraction:
+REQUIRED = ("title", "body")
+
+
+def extract_page(page: PageInput, *, now: str | None = None, list_title: str | None = None,
+                 earliest=None) -> Extraction:
+    """``now``: when the page was fetched (a date after it is flagged; none: no such check);
+    ``list_title``: the headline of the list row that linked it (the last resort for a
+    degraded article's headline); ``earliest``: the earliest plausible date (archiver.quality)."""
+    out, article = _read(page)
+    if out.is_article:
+        _require(out, list_title)
+        _judge(out, article, now, earliest)
+    return out
+
+
+def _read(page: PageInput) -> tuple[Extraction, LayeredArticlePage | None]:
+    """The page's type and fields, with the page object that read an article's."""
     body = page.response.body
     if len(body) > MAX_PAGE_BYTES:
-        return _base(page, "oversized", f"body of {len(body)} bytes exceeds {MAX_PAGE_BYTES}")
+        return _base(page, "oversized", f"body of {len(body)} bytes exceeds {MAX_PAGE_BYTES}"), None
     verdict = page.byte_verdict
     if not verdict.ok:
-        return _base(page, verdict.kind, verdict.reason)
+        return _base(page, verdict.kind, verdict.reason), None
     if page.mis_encoded:
-        return _base(page, "mis_encoded", page.encoding_note)
+        return _base(page, "mis_encoded", page.encoding_note), None
     try:
         root = page.root
     except (ValueError, UnicodeDecodeError) as e:
         if str(e).startswith("empty document"):
-            return _base(page, "empty", f"no element in the page ({e})")
-        return _base(page, "malformed", f"unparseable HTML: {e}")
+            return _base(page, "empty", f"no element in the page ({e})"), None
+        return _base(page, "malformed", f"unparseable HTML: {e}"), None
     if next(itertools.islice(root.iter(), MAX_PAGE_ELEMENTS, None), None) is not None:
-        return _base(page, "oversized", f"more than {MAX_PAGE_ELEMENTS} elements (the extraction budget per page)")
+        return _base(page, "oversized", f"more than {MAX_PAGE_ELEMENTS} elements (the extraction budget per page)"), None
     from archiver.pages.detect import check_tree
     tree_verdict = check_tree(root, page.text)
     if not tree_verdict.ok:
-        return _base(page, tree_verdict.kind, tree_verdict.reason)
+        return _base(page, tree_verdict.kind, tree_verdict.reason), None
 
     family = page.site.family if page.site else "generic"
     # The site's page object first, then page metadata, the density fallback and the URL date.
@@ -147,22 +168,50 @@ def extract_page(page: PageInput) -> Extraction:
         if lst.article_links and (not at_article_url or _positively_a_list(lst, article)):
             out = _base(page, "list", f"list page with {len(lst.article_links)} article links")
             out.list_articles = lst.article_links
-            return out
+            return out, None
         if not at_article_url:
-            return _base(page, "other", why)
+            return _base(page, "other", why), None
         # An article URL is never lost to extraction: archive what the last resort reads.
-        return _degraded(page, article, why)
+        return _degraded(page, article, why), article
 
     out = _base(page, "article")
     out.is_article = True
     out.extraction_status = "complete"
     _fill(out, article)
-    # No clock here: the future-date check runs again in the crawl with the fetch time.
-    cut = _bound_fields(out)
-    verdict = assess({**out.to_dict(), "quality_flags": article.layer_flags + cut}, labels=article.labels,
-                     expects_source=article.on_own_template)
+    out.quality_flags = article.layer_flags + _bound_fields(out)
+    return out, article
+
+
+def _require(out: Extraction, list_title: str | None) -> None:
+    """A headline and a body of MIN_BODY_CHARS are required. An article URL (a document id) that
+    lacks them is degraded (headline: the list row's, else the URL); another page becomes
+    ``incomplete`` (a failure)."""
+    missing = [n for n in REQUIRED if not getattr(out, n)]
+    if not missing and len(out.body or "") >= MIN_BODY_CHARS:
+        return
+    why = f"missing {', '.join(missing)}" if missing else f"body shorter than {MIN_BODY_CHARS} characters"
+    if out.doc_id is None:
+        out.is_article, out.page_type, out.reason = False, "incomplete", f"extraction incomplete: {why}"
+        return
+    if not out.title:
+        out.title = list_title or out.url
+        out.extraction["title"] = {"method": "last-resort:list-title" if list_title else "last-resort:url",
+                                   "raw": None}
+    reason = f"extraction incomplete: {why}"
+    if out.extraction_status == "degraded" and out.extraction_reason:
+        reason = f"{out.extraction_reason}; {reason}"
+    out.extraction_status, out.extraction_reason = "degraded", reason
+
+
+def _judge(out: Extraction, article: LayeredArticlePage, now: str | None, earliest) -> None:
+    """The quality verdict (archiver/quality.py); a degraded article is ``bad`` whatever it reads like."""
+    kwargs = {"earliest": earliest} if earliest else {}
+    verdict = assess(out.to_dict(), now=now, labels=article.labels, expects_source=article.on_own_template,
+                     **kwargs)
     out.quality, out.quality_score, out.quality_flags = verdict.quality, verdict.score, verdict.flags
-    return out
+    if out.extraction_status == "degraded":
+        out.quality, out.quality_score = "bad", 0.0
+        out.quality_flags = ["degraded"] + [f for f in verdict.flags if f != "degraded"]
 
 
 def _bound_fields(out: Extraction) -> list[str]:
@@ -241,7 +290,6 @@ def _degraded(page: PageInput, article: LayeredArticlePage, why: str) -> Extract
     if unreadable:
         return _base(page, "malformed", f"{why}; no readable text either ({unreadable})")
     out.family = "last-resort"
-    out.quality, out.quality_score = "bad", 0.0
     out.quality_flags = ["degraded"] + [f for f in article.layer_flags if f != "degraded"] + _bound_fields(out)
     return out
 
@@ -274,13 +322,13 @@ def _visible_text_outside_chrome(page: PageInput) -> str:
     return "\n".join(lines)[:MAX_LAST_RESORT_CHARS]
 
 
-def extract_response(response: Response, network: Network | None = None) -> Extraction:
-    return extract_page(PageInput(response, network or load_network()))
+def extract_response(response: Response, network: Network | None = None, **context) -> Extraction:
+    return extract_page(PageInput(response, network or load_network()), **context)
 
 
 def extract_bytes(url: str, body: bytes, headers: dict | None = None, status: int = 200,
-                  network: Network | None = None, encoding: str | None = None) -> Extraction:
-    return extract_response(response_from_bytes(url, body, headers, status, encoding), network)
+                  network: Network | None = None, encoding: str | None = None, **context) -> Extraction:
+    return extract_response(response_from_bytes(url, body, headers, status, encoding), network, **context)
 
 
 __all__ = ["Extraction", "extract_bytes", "extract_page", "extract_response", "parse_html"]

@@ -1,4 +1,13 @@
-"""The policy of a recurring (incremental) crawl, as small pure pieces the spider uses.
+"""The policy of a recurring (incremental) crawl: one object the spider asks, and the small pure
+pieces it is made of.
+
+* :class:`IncrementalPolicy`: what the spider asks of the archive and of the mode. Which
+  request headers a channel's first page gets (validators: a ``304`` ends the channel), whether a
+  walk resumes one a killed run left unfinished, what to do with an article row of a list page
+  (fetch it, revalidate it, or leave it), which earlier failures are due for a retry, and what
+  earlier runs discovered. It reads the archive through a read-only connection of its own
+  (:class:`archiver.db.crawlstate.ArchiveReader`): a missing or not yet migrated archive answers
+  "nothing known", so nothing depends on which component opens the archive first.
 
 * :class:`ChannelWalk`: how far to page through a channel's list. A list page is judged by how
   many of its article rows are not yet in the archive; the walk pages on while a page holds
@@ -26,6 +35,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from archiver.clock import utc_now
 
 MODES = ("full", "incremental")
 REVALIDATE_MODES = ("due", "all", "none")
@@ -127,3 +139,90 @@ class Revalidation:
             return True
         published = parse_instant(published_at, naive_tz=CST)
         return (now - checked).total_seconds() >= self.lifetime(checked, published)
+
+
+class IncrementalPolicy:
+    """The spider's one question-answerer for a run's incremental behaviour (see the module).
+
+    In a ``full`` run it asks the archive nothing but what earlier runs discovered and failed on:
+    every channel is walked to its end and every article fetched.
+    """
+
+    def __init__(self, settings, *, incremental: bool):
+        self.incremental = incremental
+        self.margin = settings.getint("ARCHIVER_INCREMENTAL_MARGIN", 1)
+        self.max_list_pages = settings.getint("ARCHIVER_MAX_LIST_PAGES", 200)
+        self.retry_max_attempts = settings.getint("ARCHIVER_RETRY_MAX_ATTEMPTS", 10)
+        self.revalidation = Revalidation(
+            mode=(settings.get("ARCHIVER_REVALIDATE") or "due").strip().lower(),
+            factor=settings.getfloat("ARCHIVER_REVALIDATE_FACTOR", 0.1),
+            min_age=settings.getfloat("ARCHIVER_REVALIDATE_MIN_AGE", 600.0),
+            max_age=settings.getfloat("ARCHIVER_REVALIDATE_MAX_AGE", 30 * 86400.0))
+        self.db_path = settings.get("ARCHIVER_DB")
+        self.reader = None
+
+    def open(self) -> None:
+        from archiver.db.crawlstate import ArchiveReader
+        if self.db_path and self.reader is None:
+            self.reader = ArchiveReader(self.db_path)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+    # ------------------------------------------------------------------ what earlier runs left
+    def discovered(self) -> tuple[list[dict], list[dict]]:
+        """(channels, sites) earlier runs walked, with their status at the last look."""
+        if self.reader is None:
+            return [], []
+        return self.reader.discovered_channels(), self.reader.known_sites()
+
+    def discovered_site_ids(self) -> list[str]:
+        return self.reader.discovered_site_ids() if self.reader is not None else []
+
+    def due_retries(self, site_ids: list[str]) -> Iterator[dict]:
+        """Failures of earlier runs due for a retry (every open one in a full run)."""
+        if self.reader is None:
+            return iter(())
+        return self.reader.due_failures(site_ids, now=utc_now(), max_attempts=self.retry_max_attempts,
+                                        ignore_backoff=not self.incremental)
+
+    # ------------------------------------------------------------------ channels
+    def resumes(self, url: str) -> bool:
+        """A walk of this channel that an earlier run started and never finished: read it all."""
+        return self.incremental and self.reader is not None and self.reader.needs_resume(url)
+
+    def entry_headers(self, url: str) -> dict[str, str]:
+        """Conditional headers for a channel's first page or a homepage ("changed since the last
+        complete walk?"); none in a full run or for a walk being resumed."""
+        if not self.incremental or self.reader is None or self.reader.needs_resume(url):
+            return {}
+        return conditional_headers(self.reader.validators(url))
+
+    # ------------------------------------------------------------------ article rows
+    def article_row(self, canonical_url: str, url: str, *, resume: bool = False) -> str:
+        """What to do with an article row of a walked list page: ``fetch`` (not archived),
+        ``revalidate`` (archived, freshness run out), ``fresh`` (archived and fresh), ``archived``
+        (archived, in a walk being resumed: not revalidated), ``failed`` (a recorded failure:
+        retried on its own back-off)."""
+        if not self.incremental or self.reader is None:
+            return "fetch"
+        known = self.reader.known(canonical_url, url)
+        if known == "failure":
+            return "failed"
+        if known != "article":
+            return "fetch"
+        if resume:
+            return "archived"
+        if self.revalidation.mode != "due":
+            due = self.revalidation.mode == "all"
+        else:
+            checked = self.reader.last_checked(canonical_url, url)
+            due = self.revalidation.due(datetime.now(timezone.utc), *(checked or (None, None)))
+        return "revalidate" if due else "fresh"
+
+    def revalidation_headers(self, url: str, canonical_url: str) -> dict[str, str]:
+        if self.reader is None:
+            return {}
+        return conditional_headers(self.reader.validators(url) or self.reader.validators(canonical_url))

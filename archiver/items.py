@@ -1,7 +1,10 @@
 """Items passed from the spider through the pipelines to the store.
 
-The spider only fetches: it yields ``FetchedPage`` (raw bytes and headers), ``LinkEntry`` and
-``Failure``. ExtractPipeline turns a ``FetchedPage`` into an ``ArticleRecord`` or a ``Failure``.
+The spider reads each article page where its response is (archiver/reading.py) and yields an
+``ArticleRecord`` (the final fields with the raw ``FetchedPage`` they came from) or a ``Failure``;
+besides those, ``LinkEntry`` for list rows that are files or other hosts, ``ArticleRevalidated``
+for a 304, and what the store keeps of the walk itself (``ChannelWalkStarted``,
+``ChannelWalkIncomplete``, ``Found``).
 """
 from __future__ import annotations
 
@@ -29,7 +32,6 @@ class ArticleRecord:
     """An extracted article with the raw response it came from."""
     fields: dict[str, Any]
     page: FetchedPage
-    quality: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -89,6 +91,14 @@ class ChannelWalkStarted:
     channel: str | None
     etag: str | None = None
     last_modified: str | None = None
+
+
+@dataclass
+class ChannelWalkIncomplete:
+    """A walk that ended before its channel's end (the list-page budget): its validators must not
+    be saved, or the next run would take "unchanged" for "nothing more to read"."""
+    site: str
+    key: str                 # the channel, or the entry URL of a walk without one
 
 
 # ---------------------------------------------------------------- discovery (issue #10)

@@ -13,8 +13,9 @@ import fcntl
 import json
 import os
 import socket
-from datetime import datetime, timezone
 from pathlib import Path
+
+from archiver.clock import utc_now
 
 EXIT_LOCKED = 75          # EX_TEMPFAIL (sysexits.h): "try again later"
 
@@ -53,7 +54,7 @@ class ArchiveLock:
             os.close(fd)
             raise ArchiveLocked(self.path, holder) from None
         info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "since": utc_now()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self.fd = fd

@@ -108,3 +108,78 @@ class PagerWalk:
             return (f"pager of {self.entry_url} promised {self.promised} pages, delivered {self.pages}: "
                     f"{STOP_REASONS[self.stopped]}{where}")
         return None
+
+
+class Walks:
+    """Every channel walk of one run, by key, and what a walk's end tells the operator.
+
+    The spider hands each list page's reading to :meth:`advance` and gets the next page to read
+    (or None). Stats: ``archiver/pager/<style>``, ``archiver/pager/stopped/<reason>``,
+    ``archiver/pager/budget_exhausted``; a walk's warning is logged and kept in
+    ``archiver/pager/warnings`` (the run summary and ``crawl_runs.problems``).
+    """
+
+    def __init__(self, stats, logger, *, incremental: bool, margin: int, max_pages: int):
+        self.stats = stats
+        self.logger = logger
+        self.incremental = incremental
+        self.margin = margin
+        self.max_pages = max_pages
+        self._walks: dict[tuple, PagerWalk] = {}
+
+    def get(self, key) -> PagerWalk | None:
+        return self._walks.get(key) if key else None
+
+    def advance(self, key: tuple, lst, url: str, canonical: list[str], unarchived: int, *, resume: bool,
+                accept=lambda url: True) -> tuple[tuple[str, bool] | None, bool]:
+        """Judge a list page (``lst``: its :class:`archiver.pages.lists.ListPage`) of walk ``key``.
+
+        Returns ((next URL, is_probe) or None when the walk ends here, whether it ended before its
+        end: the list-page budget ran out). ``accept(url)``: may the walk go to that page (the
+        same site)?"""
+        pager = lst.pager
+        self.stats.inc_value(f"archiver/pager/{pager.style}")
+        walk = self._walks.get(key)
+        if walk is None:
+            walk = self._walks[key] = PagerWalk(url, incremental=self.incremental, resume=resume,
+                                                margin=self.margin, max_pages=self.max_pages)
+        if not walk.judge(canonical, unarchived, pager.total):
+            if walk.stopped == "archived":
+                self.stats.inc_value("archiver/incremental/walk_stopped")
+            self.ended(walk)
+            return None, False
+        nxt = walk.next_page(lst.next_candidates(), lst.probe_url(), last_page=pager.is_last,
+                             rows=len(lst.article_links))
+        if nxt is not None and accept(nxt[0]):
+            return nxt, False
+        incomplete = not walk.complete
+        if incomplete:
+            self.stats.inc_value("archiver/pager/budget_exhausted")
+        self.ended(walk)
+        return None, incomplete
+
+    def empty_page(self, key) -> bool:
+        """A page in the middle of walk ``key`` held no rows: the walk ends. False if no such walk."""
+        walk = self.get(key)
+        if walk is None:
+            return False
+        walk.judge([], 0, None)
+        self.ended(walk)
+        return True
+
+    def missing_page(self, key, url: str) -> bool:
+        """A page of walk ``key`` answered 404: the walk ends (a warning if the pager promised more)."""
+        walk = self.get(key)
+        if walk is None:
+            return False
+        walk.missing(url)
+        self.ended(walk)
+        return True
+
+    def ended(self, walk: PagerWalk) -> None:
+        self.stats.inc_value(f"archiver/pager/stopped/{walk.stopped or 'unknown'}")
+        warning = walk.warning
+        if warning:
+            self.logger.warning(warning)
+            warnings = self.stats.get_value("archiver/pager/warnings") or []
+            self.stats.set_value("archiver/pager/warnings", warnings + [warning])

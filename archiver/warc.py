@@ -530,15 +530,16 @@ def import_warcs(paths: list[str | Path], db: str | Path, *, loglevel: str = "WA
     paths = [Path(p) for p in paths]
     check_inputs(paths)
     check_archive(Path(db))
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
+    from scrapy.settings import Settings
 
     from archiver import lock as archive_lock
     from archiver.warc_spider import WarcImportSpider
 
-    settings = get_project_settings()
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
     for key, value in {"ARCHIVER_DB": str(db), "LOG_LEVEL": loglevel, "ARCHIVER_PROGRESS_INTERVAL": 0,
+                       "ARCHIVER_MODE": "warc",       # no fetching: no contact needed, no sites chosen
                        # per-site health rules judge a crawl's list pages: an import has none
                        "ARCHIVER_HEALTH_SITE_CHECKS": False}.items():
         settings.set(key, value, priority="cmdline")

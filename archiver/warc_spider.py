@@ -1,10 +1,11 @@
 """Replays the captures of WARC files into the crawl's item pipelines (``archiver warc import``).
 
-No requests: ``start()`` yields one ``FetchedPage`` per 2xx network article response of the files
-(``archiver.warc.CaptureReader``), with the capture time as the fetch time, or the ``Failure`` the
-crawl's errback makes of a 4xx/5xx one (``archiver.failures.http_failure``), and the pipelines
-(extract, quality, validate, dedupe, store: ``ITEM_PIPELINES``) do exactly what they do for a
-crawled page. The store step records the import as a run (mode ``warc``).
+No requests: ``start()`` reads each 2xx network article response of the files
+(``archiver.warc.CaptureReader``) exactly as the crawl reads a fetched one (archiver/reading.py,
+the capture time as the fetch time) and yields the ``ArticleRecord`` or ``Failure``; a 4xx/5xx
+capture becomes the ``Failure`` the crawl's errback makes of it (``archiver.failures.http_failure``).
+The pipelines do what they do for a crawled page; the store step records the import as a run
+(mode ``warc``, the setting ``archiver.warc.import_warcs`` gives it).
 
 It lives outside ``spiders/`` (``SPIDER_MODULES``): it is not a crawl, ``scrapy list`` and a
 scrapyd deployment show the network spider only; ``archiver.warc.import_warcs`` runs it by class.
@@ -19,7 +20,9 @@ import scrapy
 
 from archiver.db.rawpages import RawPageReader
 from archiver.items import Failure, FetchedPage
-from archiver.sites import load_network
+from archiver.pages.base import response_from_bytes
+from archiver.reading import ArticleReader
+from archiver.run import RunContext
 from archiver.warc import CaptureReader, ImportCounts
 from archiver.failures import http_failure
 
@@ -30,13 +33,14 @@ class WarcImportSpider(scrapy.Spider):
     """Spider arguments: ``files`` (WARC paths, a list or comma-separated), ``registry``."""
 
     name = "warc_import"
-    mode = MODE
-    selected_sites: list = []          # an import is not a crawl of chosen sites
-    fetches_network = False            # no User-Agent reaches anyone: no contact warning (#11)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        RunContext.apply_spider_arguments(crawler, registry=kwargs.get("registry"))
+        return super().from_crawler(crawler, *args, **kwargs)
 
     def __init__(self, files: list[str] | str = (), registry: str | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.network = load_network(registry)
         if isinstance(files, str):
             files = [f for f in files.split(",") if f]
         self.files = [Path(f) for f in files]
@@ -47,6 +51,8 @@ class WarcImportSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[FetchedPage | Failure]:
         stats = self.crawler.stats
         stats.set_value("archiver/mode", MODE)
+        self.network = RunContext.of(self.crawler).network
+        self.article_reader = ArticleReader(self.network, stats, self.crawler.settings)
         self.reader = RawPageReader(self.settings.get("ARCHIVER_DB"))     # the store step created it
         try:
             for item in self._items():
@@ -73,8 +79,9 @@ class WarcImportSpider(scrapy.Spider):
             stats.inc_value("archiver/article_pages")
             if site:
                 stats.inc_value(f"archiver/site/{site}/article_pages")
-            yield FetchedPage(url=capture.url, status=capture.status, headers=capture.headers, body=capture.body,
-                              fetched_at=capture.fetched_at, site=site, channel=info.channel)
+            page = FetchedPage(url=capture.url, status=capture.status, headers=capture.headers, body=capture.body,
+                               fetched_at=capture.fetched_at, site=site, channel=info.channel)
+            yield self.article_reader.read(response_from_bytes(page.url, page.body, page.headers, page.status), page)
 
     def _stale(self, capture) -> str | None:
         """Why a capture would not tell the archive anything new: the archive (or this import)

@@ -21,29 +21,30 @@ hide unarchived rows). The run row gets per-site counts and the health verdict.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
 import sys
 import time
-from datetime import datetime, timezone
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet import task
 
 from archiver import lock as archive_lock
+from archiver.clock import utc_now
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
 from archiver.db.check import ArchiveError
 from archiver.db.crawlstate import CrawlState
 from archiver.health import SiteHistory, assess, extraction_failure, run_columns
 from archiver.incremental import next_retry_at
-from archiver.items import ArticleRecord, ArticleRevalidated, ChannelWalkStarted, Failure, Found, LinkEntry
+from archiver.items import (ArticleRecord, ArticleRevalidated, ChannelWalkIncomplete, ChannelWalkStarted, Failure,
+                            Found, LinkEntry)
+from archiver.run import RunContext
 
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
@@ -57,6 +58,8 @@ class StorePipeline:
         self.run_id: int | None = None
         self.history: SiteHistory | None = None
         self.channel_walks: dict[str, ChannelWalkStarted] = {}
+        self.incomplete_walks: set[tuple[str, str]] = set()      # (site, channel or entry URL)
+        self.run = RunContext.of(crawler)
         s = crawler.settings
         self.backoff = {"base": s.getfloat("ARCHIVER_RETRY_BACKOFF_BASE", 1800.0),
                         "factor": s.getfloat("ARCHIVER_RETRY_BACKOFF_FACTOR", 2.0),
@@ -79,32 +82,31 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self):
-        spider = self.crawler.spider
         try:
             # Before anything is written: a second crawl must not mark the running one interrupted.
             self.lock = archive_lock.acquire(self.db_path)
         except archive_lock.ArchiveLocked as e:
-            spider.logger.error("refusing to crawl: %s", e)
+            logger.error("refusing to crawl: %s", e)
             self.stats.set_value("archiver/refused", str(e))
             raise CloseSpider("archive_locked") from None
         try:
             self.archive = Archive.open(self.db_path)      # checks itself (archiver/db/check.py)
         except ArchiveError as e:
-            spider.logger.error("refusing to crawl: %s", e)
+            logger.error("refusing to crawl: %s", e)
             self.stats.set_value("archiver/refused", str(e))
             self.stats.set_value("archiver/archive_error_status", e.exit_status)
             self.lock.release()
             self.lock = None
             raise CloseSpider("archive_unusable") from None
         for line in self.archive.db.repairs:
-            spider.logger.warning("repaired the archive: %s", line)
+            logger.warning("repaired the archive: %s", line)
         self.state = CrawlState(self.archive.db)
         now = utc_now()
         stale = self.archive.mark_interrupted_runs(now=now)
         if stale:
-            spider.logger.warning("%d earlier run(s) had not finished; marked interrupted", stale)
-        sites = [s.id for s in getattr(spider, "selected_sites", [])]
-        mode = getattr(spider, "mode", None) or self.crawler.settings.get("ARCHIVER_MODE", "incremental")
+            logger.warning("%d earlier run(s) had not finished; marked interrupted", stale)
+        sites = [s.id for s in self.run.selected_sites] if self.run.mode != "warc" else []
+        mode = self.run.mode
         self.run_id = self.archive.start_run(
             started_at=now, mode=mode, sites=sites,
             command=" ".join(sys.argv)[:500], pid=os.getpid(), hostname=socket.gethostname())
@@ -131,8 +133,7 @@ class StorePipeline:
         return self._batch_started is not None and not self.archive.db.conn.in_transaction
 
     def _lose_batch(self, why: str) -> None:
-        spider = self.crawler.spider
-        spider.logger.error("the archive rolled back %d stored item(s) of this run (%s); the next run fetches "
+        logger.error("the archive rolled back %d stored item(s) of this run (%s); the next run fetches "
                             "them again", self._batch_items, why)
         self.stats.inc_value("archiver/store/batches_lost")
         self.stats.inc_value("archiver/store/items_lost", self._batch_items)
@@ -165,7 +166,7 @@ class StorePipeline:
         try:
             self.commit()
         except Exception:             # the timer must keep running
-            self.crawler.spider.logger.exception("periodic commit of the archive failed")
+            logger.exception("periodic commit of the archive failed")
 
     def process_item(self, item):
         if self._batch_vanished():          # rolled back since the last item (the timer found it fine)
@@ -218,8 +219,7 @@ class StorePipeline:
             if item.site:
                 self.stats.inc_value(f"archiver/failures_by_site/{item.site}")
             self._count(item.site, "failures")
-            network = getattr(self.crawler.spider, "network", None)
-            if extraction_failure(item.kind, item.url, network):
+            if extraction_failure(item.kind, item.url, self.run.network):
                 self._count(item.site, "extraction_failures")
         elif isinstance(item, Found):
             new = self.state.record_found(item, now=now, run_id=self.run_id)
@@ -228,6 +228,8 @@ class StorePipeline:
                 self.stats.inc_value(f"archiver/discovery/{item.kind}s_not_in_registry")
                 if new:
                     self.stats.inc_value(f"archiver/discovery/{item.kind}s_new")
+        elif isinstance(item, ChannelWalkIncomplete):
+            self.incomplete_walks.add((item.site, item.key))
         elif isinstance(item, LinkEntry):
             new = self.archive.record_link_entry(
                 url=item.url, kind=item.kind, title=item.title, list_url=item.list_url, list_date=item.list_date,
@@ -236,10 +238,9 @@ class StorePipeline:
         return item
 
     def _store_failed(self, item, exc: Exception) -> None:
-        spider = self.crawler.spider
         url = getattr(item, "url", None) or "?"
         what = f"{type(exc).__name__}: {exc}"
-        spider.logger.error("store step failed for %s %s: %s", type(item).__name__, url, what,
+        logger.error("store step failed for %s %s: %s", type(item).__name__, url, what,
                             exc_info=str(self.crawler.settings.get("LOG_LEVEL")).upper() == "DEBUG")
         self.stats.inc_value("archiver/store/errors")
         if not self.stats.get_value("archiver/store/first_error"):
@@ -249,7 +250,7 @@ class StorePipeline:
             # Nothing more can be stored: stop fetching (what is committed stays; the next run goes on).
             if not self.stats.get_value("archiver/store/stopped"):
                 self.stats.set_value("archiver/store/stopped", what)
-                spider.logger.error("the archive cannot be written (%s): stopping the crawl", what)
+                logger.error("the archive cannot be written (%s): stopping the crawl", what)
                 try:
                     engine = self.crawler.engine
                 except Exception:          # no engine (the pipeline driven by a test)
@@ -262,9 +263,9 @@ class StorePipeline:
         if site:
             self.stats.inc_value(f"archiver/site/{site}/{name}")
 
-    def _complete_channel_walks(self, spider, now: str) -> int:
+    def _complete_channel_walks(self, now: str) -> int:
         """Validators of the channels walked to the end, and their walks marked complete."""
-        incomplete = getattr(spider, "incomplete_channels", set())
+        incomplete = self.incomplete_walks
         saved = 0
         with self.archive.db.atomic():
             for v in self.channel_walks.values():
@@ -285,7 +286,7 @@ class StorePipeline:
         if reason == "finished" and not self.batch_lost and not self.stats.get_value("archiver/store/errors"):
             # Only a run that walked its channels to the end may tell the next one "unchanged → stop".
             try:
-                self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(spider, now))
+                self.stats.set_value("archiver/channel_validators_saved", self._complete_channel_walks(now))
             except Exception as e:
                 self._store_failed(ChannelWalkStarted("(channel validators)", None, None), e)
         stats = self.crawler.stats.get_stats()
@@ -294,7 +295,7 @@ class StorePipeline:
         self.stats.set_value("archiver/health_problems", "; ".join(report.problems))
         self.stats.set_value("archiver/health_report", report.to_dict())
         for p in report.problems:        # into the log (stderr or --log-file), also under -q
-            spider.logger.error("run %s %s: %s", self.run_id, report.status, p)
+            logger.error("run %s %s: %s", self.run_id, report.status, p)
         try:
             self.archive.finish_run(self.run_id, finished_at=now, status=report.status, finish_reason=reason,
                                     counts=report.counts,
@@ -302,7 +303,7 @@ class StorePipeline:
                                     extra=run_columns(report))
         except Exception as e:      # the run row stays 'running'; the next run marks it interrupted
             problem = f"the run could not be recorded in the archive ({type(e).__name__}: {e})"
-            spider.logger.error("run %s: %s", self.run_id, problem)
+            logger.error("run %s: %s", self.run_id, problem)
             report.problems.append(problem)
             if report.status == "ok":
                 report.status = "unhealthy"

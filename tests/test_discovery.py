@@ -5,12 +5,10 @@ import asyncio
 
 from scrapy import Request
 from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
 
 from archiver.discovery import Budget, Discovery
 from archiver.items import Found
 from archiver.sites import load_network
-from spiders.network import NetworkSpider
 
 NETWORK = load_network()
 GROUP = NETWORK.site("chinalco_com_cn")
@@ -90,12 +88,7 @@ def test_discovery_off_walks_the_registry_alone():
 
 
 # ---------------------------------------------------------------- in the spider
-def make_spider(**settings) -> NetworkSpider:
-    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": ":memory:", "REMOTE_CONTROL_ENABLED": False,
-                                                        **settings})
-    crawler.spider = spider = NetworkSpider.from_crawler(crawler)
-    crawler.stats.open_spider()
-    return spider
+from tests.spiderutil import make_spider  # noqa: E402
 
 
 HOME = ('<html><head><title>中铝瑞闽股份有限公司</title></head><body><div class="nav"><a href="./">首页</a>'

@@ -8,7 +8,6 @@ import json
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response
-from scrapy.utils.test import get_crawler
 
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
@@ -17,8 +16,9 @@ from archiver.health import SiteHistory, assess, site_counts_from_stats
 from datetime import datetime, timedelta, timezone
 
 from archiver.incremental import ChannelWalk, Revalidation, conditional_headers, next_retry_at, retry_delay
-from archiver.items import ArticleRevalidated, ChannelWalkStarted, FetchedPage
+from archiver.items import ArticleRevalidated, ChannelWalkStarted, Failure
 from spiders.network import NetworkSpider
+from tests.spiderutil import make_spider as spider_with
 from tests.fixture_cases import all_cases
 
 NOW = "2026-09-01T00:00:00+00:00"
@@ -336,13 +336,7 @@ class FakeReader:
 
 def make_spider(mode="incremental", reader=None, **settings) -> NetworkSpider:
     # The incremental policy alone: discovery (tests/test_discovery.py) adds requests of its own.
-    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": ":memory:", "REMOTE_CONTROL_ENABLED": False,
-                                                        "ARCHIVER_MODE": mode, "ARCHIVER_DISCOVERY": False,
-                                                        **settings})
-    crawler.spider = spider = NetworkSpider.from_crawler(crawler)
-    crawler.stats.open_spider()
-    spider.reader = reader
-    return spider
+    return spider_with(reader=reader, ARCHIVER_MODE=mode, ARCHIVER_DISCOVERY=False, **settings)
 
 
 def case(url: str):
@@ -494,7 +488,8 @@ def test_a_304_article_is_a_revalidation_not_a_fetch():
     assert out == [ArticleRevalidated(url=url, canonical_url=url, site="chalco_com_cn", channel="xwdt/gsyw")]
     assert spider.crawler.stats.get_value("archiver/article_pages") is None
     ok = list(spider.parse_article(HtmlResponse(url, body=b"<html></html>", request=req)))
-    assert isinstance(ok[0], FetchedPage) and spider.crawler.stats.get_value("archiver/article_pages") == 1
+    assert isinstance(ok[0], Failure) and ok[0].kind == "empty"       # a 200 is a fetch, whatever it holds
+    assert spider.crawler.stats.get_value("archiver/article_pages") == 1
 
 
 def test_entry_pages_are_conditional_only_in_incremental_mode():

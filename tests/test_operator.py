@@ -29,13 +29,12 @@ from archiver.cli import main
 from archiver.db import Archive
 from archiver.db.crawlstate import integrity_ok
 from archiver.items import ArticleRecord, FetchedPage
-from pipelines.extract import ExtractPipeline
 from pipelines.store import StorePipeline
 from spiders.network import NetworkSpider
 from tests.fixture_cases import all_cases
 
 REPO = Path(__file__).resolve().parents[1]
-README = (REPO / "README.md").read_text(encoding="utf-8")
+TIMER_DOC = (REPO / "docs" / "incremental.md").read_text(encoding="utf-8")     # the cron and systemd examples
 
 
 def run(*args: str, env: dict | None = None):
@@ -215,10 +214,13 @@ def test_a_full_disk_leaves_a_consistent_archive_and_an_unhealthy_run(tmp_path, 
     store.open_spider()
     db = store.archive.db
     db.execute(f"pragma max_page_count = {db.execute('pragma page_count').fetchone()[0] + 60}")   # a tiny disk
-    extract = ExtractPipeline(crawler)
+    from archiver.pages.base import response_from_bytes
+    from archiver.reading import ArticleReader
+    from archiver.sites import load_network
+    reader = ArticleReader(load_network(), crawler.stats, crawler.settings)
     stored, dropped = [], 0
     for c in [c for c in all_cases() if c.page_type == "article" and c.status == 200][:60]:
-        rec = extract.process_item(fetched(c))
+        rec = reader.read(response_from_bytes(c.url, c.body, list(c.headers.items()), c.status), fetched(c))
         if not isinstance(rec, ArticleRecord):
             continue
         try:
@@ -406,14 +408,14 @@ def test_export_refuses_bad_options(archive, args, words):
     assert result.exit_code == 2 and words in result.output, result.output
 
 
-# --------------------------------------------------------------------------- README timer examples, as written
+# --------------------------------------------------------------------------- the documented timer examples, as written
 def _readme_block(lang: str, after: str) -> str:
-    tail = README.split(after, 1)[1]
+    tail = TIMER_DOC.split(after, 1)[1]
     return tail.split(f"```{lang}\n", 1)[1].split("```", 1)[0]
 
 
 def _timer_commands(tmp: Path) -> dict[str, tuple[str, dict]]:
-    """The cron line and the systemd ExecStart of the README, paths moved to this repo and tmp."""
+    """The cron line and the systemd ExecStart of docs/incremental.md, paths moved to this repo and tmp."""
     cron = [ln for ln in _readme_block("cron", "**cron + `archiver crawl`**").splitlines()
             if "archiver crawl" in ln and not ln.startswith("#")][0]
     cron_cmd = cron.split(None, 5)[5]
@@ -466,7 +468,7 @@ def test_the_readme_timer_examples_tell_the_operator_of_an_unhealthy_run(tmp_pat
 # --------------------------------------------------------------------------- scrapy crawl -O
 @pytest.mark.e2e
 def test_scrapy_feed_export_writes_the_articles(tmp_path):
-    from archiver.replica.server import ReplicaServer
+    from harness.replica.server import ReplicaServer
 
     site = "lzly_chinalco_com_cn"
     with ReplicaServer(REPO / "fixtures") as server:

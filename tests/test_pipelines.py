@@ -1,109 +1,132 @@
-"""Pipelines, one step each: extract, validate, dedupe, store."""
+"""One article page's path: read where its response is (archiver/reading.py), counted
+(pipelines/stats.py), stored (pipelines/store.py)."""
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from scrapy.utils.test import get_crawler
 
 from archiver.db import Archive
 from archiver.items import ArticleRecord, Failure, FetchedPage, LinkEntry
-from pipelines.dedupe import DedupePipeline
-from pipelines.extract import ExtractPipeline
+from archiver.pages.base import response_from_bytes
+from archiver.reading import ArticleReader
+from archiver.sites import load_network
+from pipelines.stats import ArticleStatsPipeline
 from pipelines.store import StorePipeline
-from pipelines.validate import ValidatePipeline
 from spiders.network import NetworkSpider
 from tests.fixture_cases import all_cases
 
 SEED = "https://lzly.chinalco.com.cn/tplb/202602/t20260210_163910.html"
 
 
-def crawler_for(tmp_path):
-    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": str(tmp_path / "a.db")})
+def crawler_for(tmp_path, **settings):
+    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": str(tmp_path / "a.db"), **settings})
     crawler.spider = NetworkSpider.from_crawler(crawler)
     crawler.stats.open_spider()
     return crawler
 
 
-def fetched(url: str) -> FetchedPage:
+def fetched(url: str, **context) -> FetchedPage:
     c = next(c for c in all_cases() if c.url == url)
     return FetchedPage(url=c.url, status=c.status, headers=list(c.headers.items()), body=c.body,
-                       fetched_at="2026-11-25T00:00:00+00:00", site="x", channel="y")
+                       fetched_at="2026-11-25T00:00:00+00:00", site="x", channel="y", **context)
 
 
-def test_extract_turns_an_article_page_into_a_record(tmp_path):
-    rec = ExtractPipeline(crawler_for(tmp_path)).process_item(fetched(SEED))
-    assert isinstance(rec, ArticleRecord)
+def read(crawler, page: FetchedPage, body: bytes | None = None):
+    reader = ArticleReader(load_network(), crawler.stats, crawler.settings)
+    return reader.read(response_from_bytes(page.url, page.body if body is None else body, page.headers, page.status),
+                       page)
+
+
+def test_reading_turns_an_article_page_into_a_record_with_its_raw_page(tmp_path):
+    page = fetched(SEED)
+    rec = read(crawler_for(tmp_path), page)
+    assert isinstance(rec, ArticleRecord) and rec.page is page
     assert (rec.fields["source"], rec.fields["published_at"], rec.fields["url_date"]) == ("走进兰铝", "2026-02-07", "2026-02-10")
+    assert rec.fields["site_role"] == "member"          # read by the primary-sighting rule
 
 
-def test_extract_decodes_a_gbk_page_like_the_crawl_does(tmp_path):
+def test_reading_decodes_a_gbk_page_like_the_crawl_does(tmp_path):
     gbk = next(c for c in all_cases() if c.page_type == "article" and b"gbk" in c.body[:2000].lower())
     with pytest.raises(UnicodeDecodeError):
         gbk.body.decode("utf-8")
-    rec = ExtractPipeline(crawler_for(tmp_path)).process_item(fetched(gbk.url))
+    rec = read(crawler_for(tmp_path), fetched(gbk.url))
     assert rec.fields["title"] == gbk.expected["title"]
     assert rec.fields["body"].split("\n")[0] == gbk.expected["body_first"]
 
 
-def test_extract_records_a_challenge_page_as_a_retryable_failure(tmp_path):
+def test_reading_records_a_challenge_page_as_a_retryable_failure(tmp_path):
     challenge = next(c for c in all_cases() if c.page_type == "challenge" and c.status == 200)
-    out = ExtractPipeline(crawler_for(tmp_path)).process_item(fetched(challenge.url))
-    assert isinstance(out, Failure) and out.kind == "challenge" and out.retryable
+    out = read(crawler_for(tmp_path), fetched(challenge.url))
+    assert isinstance(out, Failure) and out.kind == "challenge" and out.retryable and out.url == challenge.url
 
 
 def test_an_extractor_crash_is_a_failure_not_a_lost_crawl(tmp_path, monkeypatch):
-    import pipelines.extract as mod
+    import archiver.reading as mod
 
     def boom(*a, **k):
         raise RuntimeError("page object bug")
-    monkeypatch.setattr(mod, "extract_bytes", boom)
+    monkeypatch.setattr(mod, "extract_page", boom)
     crawler = crawler_for(tmp_path)
-    out = ExtractPipeline(crawler).process_item(fetched(SEED))
+    out = read(crawler, fetched(SEED))
     assert isinstance(out, Failure) and out.kind == "extraction" and "page object bug" in out.reason
-    assert crawler.stats.get_value("archiver/extract/crashed") == 1
+    assert out.url == SEED and crawler.stats.get_value("archiver/extract/crashed") == 1
 
 
-def test_validate_keeps_an_article_url_without_body_as_degraded_and_counts_missing_fields(tmp_path):
+EMPTY_ARTICLE = (b'<html><head><title>\xe5\x85\xb0\xe9\x93\x9d</title></head><body><div class="nav">'
+                 b'<a href="/">\xe9\xa6\x96\xe9\xa1\xb5</a></div></body></html>')
+
+
+def test_an_article_url_without_a_body_is_kept_degraded_with_the_list_rows_headline(tmp_path):
     """An article URL the crawl reached is never lost: what is missing makes it degraded (review queue)."""
     crawler = crawler_for(tmp_path)
-    rec = ExtractPipeline(crawler).process_item(fetched(SEED))
-    rec.fields["body"] = ""
-    rec.fields["author"] = None
-    out = ValidatePipeline(crawler).process_item(rec)
-    assert out is rec and out.fields["extraction_status"] == "degraded"
-    assert "body" in out.fields["extraction_reason"] and out.fields["quality"] == "bad"
-    assert "degraded" in out.fields["quality_flags"]
-    assert crawler.stats.get_value("archiver/field/body/missing") == 1
-    assert crawler.stats.get_value("archiver/field/author/missing") == 1
-    assert crawler.stats.get_value("archiver/validate/degraded") == 1
+    out = read(crawler, fetched(SEED, list_title="兰州铝业召开二届五次职代会"), body=EMPTY_ARTICLE)
+    assert isinstance(out, ArticleRecord) and out.fields["extraction_status"] == "degraded"
+    assert out.fields["quality"] == "bad" and out.fields["quality_flags"][0] == "degraded"
+    assert crawler.stats.get_value("archiver/extract/degraded") == 1
 
 
-def test_validate_rejects_a_page_off_the_article_grammar_without_body(tmp_path):
+def test_a_page_off_the_article_grammar_without_a_body_is_a_failure_against_its_url(tmp_path):
     crawler = crawler_for(tmp_path)
-    rec = ExtractPipeline(crawler).process_item(fetched(SEED))
-    rec.fields["body"] = ""
-    rec.fields["doc_id"] = None          # not a tYYYYMMDD_ID.html URL: no article URL to keep
-    out = ValidatePipeline(crawler).process_item(rec)
-    assert isinstance(out, Failure) and "body" in out.reason
+    url = "https://lzly.chinalco.com.cn/gywm/qyjj/"
+    page = FetchedPage(url=url, status=200, headers=[("Content-Type", "text/html; charset=utf-8")],
+                       body=EMPTY_ARTICLE, fetched_at="2026-11-25T00:00:00+00:00", site="lzly_chinalco_com_cn")
+    out = read(crawler, page)
+    assert isinstance(out, Failure) and out.url == url
 
 
-def test_dedupe_keeps_an_alias_url_for_the_store_to_record_as_a_sighting(tmp_path):
+def test_quality_is_judged_once_with_the_fetch_time(tmp_path):
+    crawler = crawler_for(tmp_path, ARCHIVER_QUALITY_EARLIEST_DATE="2000-01-01")
+    seed = next(c for c in all_cases() if c.url == SEED)
+    page = FetchedPage(url=SEED, status=200, headers=list(seed.headers.items()), body=seed.body,
+                       fetched_at="2026-02-01T00:00:00+00:00")            # before the date the page shows
+    rec = read(crawler, page)
+    assert rec.fields["quality"] == "bad" and "date_in_future" in rec.fields["quality_flags"]
+    assert ArticleReader(load_network(), crawler.stats, crawler.settings).earliest == date(2000, 1, 1)
+
+
+def test_the_stats_step_counts_verdicts_missing_fields_methods_and_alias_urls(tmp_path):
     crawler = crawler_for(tmp_path)
     alias = next(c for c in all_cases() if c.url.startswith("https://www.chalco.com/xwdt/"))
-    canonical = next(c for c in all_cases() if c.url == alias.url.replace("www.chalco.com/", "www.chalco.com.cn/"))
-    ext, dd = ExtractPipeline(crawler), DedupePipeline(crawler)
-    dd.process_item(ext.process_item(fetched(canonical.url)))
-    item = dd.process_item(ext.process_item(fetched(alias.url)))
-    assert isinstance(item, ArticleRecord) and item.url == alias.url
-    assert item.fields["site_role"] == "listed"             # read by the primary-sighting rule
-    assert crawler.stats.get_value("archiver/dedupe/alias_url") == 1
-    assert crawler.stats.get_value("archiver/dedupe/same_body_in_run") == 1
+    rec = read(crawler, fetched(alias.url))
+    rec.fields["author"] = None
+    assert ArticleStatsPipeline(crawler).process_item(rec) is rec            # counts, never changes or drops
+    stats = crawler.stats.get_stats()
+    verdict = rec.fields["quality"]
+    assert stats[f"archiver/quality/{verdict}"] == 1
+    assert stats[f"archiver/quality_by_site/{rec.fields['site']}/{verdict}"] == 1
+    assert stats["archiver/field/author/missing"] == 1
+    assert stats[f"archiver/extraction/title/{rec.fields['extraction']['title']['method']}"] == 1
+    assert stats["archiver/dedupe/alias_url"] == 1
+    assert rec.fields["site_role"] == "listed"
 
 
 def test_store_writes_articles_failures_and_link_entries_and_closes_the_run(tmp_path):
     crawler = crawler_for(tmp_path)
     store = StorePipeline.from_crawler(crawler)
     store.open_spider()
-    store.process_item(ExtractPipeline(crawler).process_item(fetched(SEED)))
+    store.process_item(read(crawler, fetched(SEED)))
     store.process_item(Failure(url="https://x/404.html", kind="http", reason="HTTP 404", status=404))
     store.process_item(LinkEntry(url="https://mp.weixin.qq.com/s/x", kind="wechat", title="t", list_url="https://x/"))
     crawler.stats.set_value("archiver/list_pages", 1)       # what the spider counted while fetching

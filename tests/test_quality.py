@@ -1,15 +1,11 @@
 """Quality verdicts: what makes an article good, low or bad; where verdicts are stored and counted."""
 import json
-from datetime import date
 
 import pytest
-from scrapy.utils.test import get_crawler
 
 from archiver.db import Archive
 from archiver.db.archive import RawResponse
-from archiver.items import ArticleRecord, FetchedPage
 from archiver.quality import assess, navigation_like
-from pipelines.quality import QualityPipeline
 
 BODY = "\n".join(["兰州铝业召开二届五次职工代表大会，总结2025年工作成果，部署2026年重点工作。"] * 4)
 FETCHED = "2026-02-10T03:12:45+00:00"
@@ -98,26 +94,3 @@ def test_an_unchanged_article_gets_its_latest_verdict(tmp_path):
                            now=FETCHED)
     assert archive.article("https://x.invalid/1")["quality"] == "good"
     archive.close()
-
-
-# ----------------------------------------------------------------------------- crawl stats
-def test_the_quality_pipeline_counts_verdicts_per_site():
-    crawler = get_crawler(settings_dict={"ARCHIVER_QUALITY_EARLIEST_DATE": "2000-01-01"})
-    crawler.stats.open_spider()
-    pipeline = QualityPipeline.from_crawler(crawler)
-    assert pipeline.earliest == date(2000, 1, 1)
-    page = FetchedPage(url="https://lzly.chinalco.com.cn/a/1", status=200, headers=[], body=b"", fetched_at=FETCHED)
-    good = ArticleRecord(fields={**record(), "site": "lzly_chinalco_com_cn", "url": page.url, "canonical_url": page.url},
-                         page=page)
-    future = ArticleRecord(fields={**record(published_at="2026-05-01"), "site": "lzly_chinalco_com_cn",
-                                   "url": page.url, "canonical_url": page.url}, page=page)
-    assert pipeline.process_item(good).fields["quality"] == "good"
-    out = pipeline.process_item(future)
-    assert out.fields["quality"] == "bad" and "date_in_future" in out.fields["quality_flags"]
-    stats = crawler.stats.get_stats()
-    assert stats["archiver/quality/good"] == 1 and stats["archiver/quality/bad"] == 1
-    assert stats["archiver/quality_by_site/lzly_chinalco_com_cn/bad"] == 1
-    untitled = ArticleRecord(fields={**record(title=""), "site": "lzly_chinalco_com_cn", "url": page.url,
-                                     "canonical_url": page.url}, page=page)
-    assert pipeline.process_item(untitled).fields["quality_flags"][0] == "title_missing"   # counted before validation drops it
-    assert crawler.stats.get_value("archiver/quality/bad") == 2

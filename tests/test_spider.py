@@ -6,19 +6,11 @@ from scrapy import Request
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure as TwistedFailure
 
-from archiver.items import Failure, FetchedPage, LinkEntry
-from spiders.network import NetworkSpider
+from archiver.items import ArticleRecord, Failure, LinkEntry
+from tests.spiderutil import make_spider
 from tests.fixture_cases import FIXTURES, all_cases
-
-
-def make_spider(**kwargs) -> NetworkSpider:
-    crawler = get_crawler(NetworkSpider, settings_dict={"ARCHIVER_DB": ":memory:", "REMOTE_CONTROL_ENABLED": False})
-    crawler.spider = spider = NetworkSpider.from_crawler(crawler, **kwargs)
-    crawler.stats.open_spider()
-    return spider
 
 
 def case(url: str):
@@ -47,14 +39,14 @@ def test_start_seeds_every_channel_of_every_site():
 
 def test_start_seeds_only_the_chosen_sites():
     import asyncio
-    spider = make_spider(sites="lzly_chinalco_com_cn")
+    spider = make_spider(ARCHIVER_SITES="lzly_chinalco_com_cn")
     urls = [r.url for r in asyncio.run(collect(spider.start()))]
     assert urls and all(u.startswith("https://lzly.chinalco.com.cn/") for u in urls)
 
 
 def test_an_unknown_site_is_a_clear_error():
     with pytest.raises(KeyError, match="known sites"):
-        make_spider(sites="nope").selected_sites
+        make_spider(ARCHIVER_SITES="nope")
 
 
 def test_a_list_page_yields_its_articles_and_next_pages():
@@ -89,20 +81,22 @@ def test_a_list_page_without_pager_probes_the_next_index_page():
 
 
 def test_articles_of_sites_not_chosen_are_not_followed():
-    spider = make_spider(sites="chalco_com_cn")
+    spider = make_spider(ARCHIVER_SITES="chalco_com_cn")
     resp = list_response("https://www.chalco.com.cn/xwdt/mtjj/index_1.html", {"site": "chalco_com_cn", "channel": "xwdt/mtjj"})
     urls = [r.url for r in spider.parse_list(resp) if isinstance(r, Request)]
     assert all("chalco.com" in u for u in urls)
 
 
-def test_an_article_response_becomes_a_fetched_page_with_raw_bytes():
+def test_an_article_response_is_read_where_it_is_and_keeps_its_raw_bytes():
     spider = make_spider()
     c = case("https://lzly.chinalco.com.cn/tplb/202602/t20260210_163910.html")
     req = Request(c.url, meta={"archiver": {"kind": "article", "site": "lzly_chinalco_com_cn", "channel": "tplb",
                                             "referer": "https://lzly.chinalco.com.cn/tplb/index.html",
                                             "list_title": "奋楫争先", "list_date": "2026-02-07"}})
-    (page,) = list(spider.parse_article(HtmlResponse(c.url, status=200, headers=c.headers, body=c.body, request=req)))
-    assert isinstance(page, FetchedPage)
+    (record,) = list(spider.parse_article(HtmlResponse(c.url, status=200, headers=c.headers, body=c.body, request=req)))
+    assert isinstance(record, ArticleRecord)
+    assert record.fields["title"] == c.expected["title"] and record.fields["list_date"] == "2026-02-07"
+    page = record.page
     assert page.body == c.body and page.referer.endswith("/tplb/index.html") and page.list_date == "2026-02-07"
 
 

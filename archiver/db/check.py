@@ -33,6 +33,7 @@ import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
+from archiver.clock import utc_now
 from archiver.errors import ExitError
 
 EXIT_DAMAGED = 65        # EX_DATAERR: not an SQLite archive, a part that cannot be rebuilt is missing, newer schema
@@ -290,13 +291,12 @@ def _repair(db, exp, missing, fts_broken, missing_idx, missing_trg, missing_view
                         f"{', '.join(fts_parts)} from {n} articles ({why})")
     dedup_missing = [t for t in missing if t in DEDUP_TABLES]
     if dedup_missing:
-        from datetime import datetime, timezone
 
         from .dedup import DedupStore
         with db.atomic():
             db.execute("delete from dedup_lsh")           # the two halves of one index: rebuild both
             db.execute("delete from dedup_signatures")
-            counts = DedupStore(db).reindex(now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            counts = DedupStore(db).reindex(now=utc_now())
         done.append(f"recreated {', '.join(dedup_missing)} and indexed {counts['indexed']} articles for "
                     f"near-duplicates again")
     return done

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
 
+from archiver.clock import utc_now
 from . import migrations as _migrations_pkg
 from . import search_index
 
@@ -99,6 +99,6 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         with db.atomic():
             mod.up(db)
             db["schema_migrations"].insert(
-                {"name": mod.NAME, "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                {"name": mod.NAME, "applied_at": utc_now()})
         applied.append(mod.NAME)
     return applied

@@ -5,7 +5,7 @@ exports (``scrapy crawl network -O items.jsonl``) that hold the articles, droppe
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, is_dataclass
+from dataclasses import is_dataclass
 from typing import Any
 
 from scrapy import logformatter, signals
@@ -93,7 +93,7 @@ class OperatorExtension:
     def spider_opened(self, spider):
         install_network_error_filter()     # Scrapy installs its root handler anew after the extensions
         s = self.crawler.settings
-        if s.getbool("ARCHIVER_REPLICA") or not placeholder_contact(s) or not getattr(spider, "fetches_network", True):
+        if s.getbool("ARCHIVER_REPLICA") or not placeholder_contact(s) or s.get("ARCHIVER_MODE") == "warc":
             return
         msg = ("ARCHIVER_CONTACT is not set: the real network gets the placeholder contact "
                f"{PLACEHOLDER_CONTACT} in the User-Agent; set it (environment or -s ARCHIVER_CONTACT=you@example.org)")

@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archiver.clock import utc_now
 from archiver.db.rawpages import RawPage
 from archiver.warc import WARC_VERSION, ExportResult, WarcExporter, write_cdxj
 
@@ -75,7 +76,7 @@ class WarcExtension:
         page = RawPage(self.sequence, response.url, response.status,
                        [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
                        body, hashlib.sha256(body).hexdigest(),
-                       datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                       utc_now())
         self.exporter.write(page, sent_request(request))
         self.crawler.stats.inc_value("archiver/warc/responses_written")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.http import Headers, HtmlResponse, Response, TextResponse
 
 from archiver.sites import Network, Site, UrlInfo, load_network
 
@@ -23,13 +23,17 @@ MIS_ENCODED_MIN = 8
 MIS_ENCODED_RATIO = 0.002
 
 
-def response_from_bytes(url: str, body: bytes, headers: dict | None = None, status: int = 200,
+def response_from_bytes(url: str, body: bytes, headers=None, status: int = 200,
                         encoding: str | None = None) -> TextResponse:
-    """A Scrapy response built from saved bytes (for ``archiver extract`` and tests)."""
-    headers = dict(headers or {})
-    if not any(k.lower() == "content-type" for k in headers):
-        headers["Content-Type"] = "text/html"
-    kwargs: dict[str, Any] = {"url": url, "body": body, "headers": headers, "status": status}
+    """A Scrapy response built from saved bytes (``archiver extract``, the WARC import, tests).
+    ``headers``: a dict, or (name, value) pairs as served (a repeated header stays repeated)."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    built = Headers()
+    for name, value in pairs:
+        built.appendlist(name, value)
+    if b"Content-Type" not in built:
+        built["Content-Type"] = "text/html"
+    kwargs: dict[str, Any] = {"url": url, "body": body, "headers": built, "status": status}
     if encoding:
         kwargs["encoding"] = encoding
     return HtmlResponse(**kwargs)

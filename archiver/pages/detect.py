@@ -61,3 +61,15 @@ def check_tree(root, raw_text: str) -> Verdict:
     if not text and n_links == 0:
         return Verdict("empty", "no visible text")
     return Verdict("ok")
+
+
+def page_verdict(page) -> Verdict:
+    """The verdict on a fetched page (a :class:`archiver.pages.base.PageInput`): its bytes, then
+    its tree; an unparseable page is ``malformed``."""
+    verdict = page.byte_verdict
+    if not verdict.ok:
+        return verdict
+    try:
+        return check_tree(page.root, page.text)
+    except ValueError as e:
+        return Verdict("malformed", str(e))
