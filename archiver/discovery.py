@@ -55,6 +55,12 @@ class Budget:
     max_sites: int = 50            # discovered sites (not in the registry)
     max_depth: int = 4             # discovery hops from a seed
 
+    @classmethod
+    def from_settings(cls, settings) -> Budget:
+        """``ARCHIVER_DISCOVERY_MAX_CHANNELS``, ``_MAX_SITES``, ``_MAX_DEPTH``."""
+        return cls(settings.getint("ARCHIVER_DISCOVERY_MAX_CHANNELS", 100),
+                   settings.getint("ARCHIVER_DISCOVERY_MAX_SITES", 50), settings.getint("ARCHIVER_DISCOVERY_MAX_DEPTH", 4))
+
 
 def channel_url(info: UrlInfo) -> str:
     """The first list page of the channel a list or article URL belongs to."""

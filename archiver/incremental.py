@@ -148,8 +148,9 @@ class IncrementalPolicy:
     every channel is walked to its end and every article fetched.
     """
 
-    def __init__(self, settings, *, incremental: bool):
+    def __init__(self, settings, *, incremental: bool, stats=None):
         self.incremental = incremental
+        self.stats = stats
         self.margin = settings.getint("ARCHIVER_INCREMENTAL_MARGIN", 1)
         self.max_list_pages = settings.getint("ARCHIVER_MAX_LIST_PAGES", 200)
         self.retry_max_attempts = settings.getint("ARCHIVER_RETRY_MAX_ATTEMPTS", 10)
@@ -202,10 +203,19 @@ class IncrementalPolicy:
 
     # ------------------------------------------------------------------ article rows
     def article_row(self, canonical_url: str, url: str, *, resume: bool = False) -> str:
+        decision = self._article_row(canonical_url, url, resume)
+        if self.stats is not None and decision != "fetch":
+            self.stats.inc_value("archiver/incremental/failed_rows" if decision == "failed"
+                                 else "archiver/incremental/archived_rows")
+            if decision == "fresh":
+                self.stats.inc_value("archiver/incremental/fresh_rows")
+        return decision
+
+    def _article_row(self, canonical_url: str, url: str, resume: bool) -> str:
         """What to do with an article row of a walked list page: ``fetch`` (not archived),
         ``revalidate`` (archived, freshness run out), ``fresh`` (archived and fresh), ``archived``
         (archived, in a walk being resumed: not revalidated), ``failed`` (a recorded failure:
-        retried on its own back-off)."""
+        retried on its own back-off). Counted in the crawl stats (``archiver/incremental/…_rows``)."""
         if not self.incremental or self.reader is None:
             return "fetch"
         known = self.reader.known(canonical_url, url)

@@ -11,7 +11,7 @@ settings of the same name.
 """
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import scrapy
 from scrapy import signals
@@ -31,13 +31,13 @@ from archiver.pages.base import PageInput
 from archiver.pages.dom import title_tag
 from archiver.pages.lists import ListPage
 from archiver.reading import ArticleReader
+from archiver.requests import CrawlRequests
 from archiver.run import RunContext
 from archiver.walks import Walks
 
 
 class NetworkSpider(scrapy.Spider):
     name = "network"
-    ARTICLE_PRIORITY = 1     # a walk's next list page waits for its articles: the queue (and memory) stays flat
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -52,13 +52,13 @@ class NetworkSpider(scrapy.Spider):
         s, stats = self.crawler.settings, self.crawler.stats
         self.run = RunContext.of(self.crawler)
         self.network = self.run.network
-        self.policy = IncrementalPolicy(s, incremental=self.run.incremental)
+        self.policy = IncrementalPolicy(s, incremental=self.run.incremental, stats=stats)
         self.walks = Walks(stats, self.logger, incremental=self.run.incremental, margin=self.policy.margin,
                            max_pages=self.policy.max_list_pages)
-        self.discovery = Discovery(self.network, enabled=self.run.discovery, budget=Budget(
-            s.getint("ARCHIVER_DISCOVERY_MAX_CHANNELS", 100), s.getint("ARCHIVER_DISCOVERY_MAX_SITES", 50),
-            s.getint("ARCHIVER_DISCOVERY_MAX_DEPTH", 4)), site_ids=frozenset(self.run.site_ids) or None)
+        self.discovery = Discovery(self.network, enabled=self.run.discovery, budget=Budget.from_settings(s),
+                                   site_ids=frozenset(self.run.site_ids) or None)
         self.reader = ArticleReader(self.network, stats, s)
+        self.requests = CrawlRequests(self, self.policy, self.network, stats)
         self.policy.open()
 
     def _closed(self, spider=None, reason=None):
@@ -80,55 +80,13 @@ class NetworkSpider(scrapy.Spider):
         entries = set()
         for entry in self.discovery.seeds(self.run.selected_sites, channels, sites, recheck=not self.run.incremental):
             entries.add(entry.url)
-            yield self._entry_request(entry)
+            yield self.requests.entry(entry)
         site_ids = [s.id for s in self.run.selected_sites]
         if self.discovery.enabled and not self.run.site_ids:
             site_ids += self.policy.discovered_site_ids()
         for f in self.policy.due_retries(site_ids):     # failures of earlier runs, due for a retry
-            if f["url"] in entries:
-                continue
-            stats.inc_value("archiver/retries/scheduled")
-            self._count(f["site"], "retried")
-            info = self.network.classify(f["url"])
-            if info.kind == "article":
-                yield self._article_request(f["url"], info, referer=None, row=None)
-            else:
-                yield self._list_request(f["url"], f["site"], f["channel"] or info.channel, page=info.list_page or 0,
-                                         walk=("retry", f["url"]))
-
-    # ------------------------------------------------------------------ requests
-    def _entry_request(self, entry: Entry) -> scrapy.Request:
-        found = {"found_by": entry.found_by, "found_on": entry.found_on, "label": entry.label}
-        if entry.is_hub:
-            meta = {"kind": "hub", "site": entry.site, "channel": None, "referer": entry.found_on,
-                    "depth": entry.depth, "found": found, "entry": True}
-            return self._request(entry.url, self.parse_hub, meta, self.policy.entry_headers(entry.url))
-        resume = self.policy.resumes(entry.url)     # a walk a killed run left unfinished: read it all again
-        if resume:
-            self.crawler.stats.inc_value("archiver/incremental/resumed_channels")
-        return self._list_request(entry.url, entry.site, entry.channel, page=0, entry=True, resume=resume,
-                                  referer=entry.found_on, depth=entry.depth, found=found)
-
-    def _list_request(self, url: str, site: str, channel: str | None, page: int, probe: bool = False,
-                      entry: bool = False, resume: bool = False, **meta: Any) -> scrapy.Request:
-        meta = {"kind": "list", "site": site, "channel": channel, "page": page, "probe": probe, "entry": entry,
-                "resume": resume, "depth": 0, "walk": None, "referer": None, **meta}
-        return self._request(url, self.parse_list, meta, self.policy.entry_headers(url) if entry else {})
-
-    def _article_request(self, url: str, info, *, referer: str | None, row, revalidate: bool = False):
-        canonical = info.canonical_url or url
-        meta = {"kind": "article", "site": info.site.id if info.site else None, "channel": info.channel,
-                "referer": referer, "canonical_url": canonical, "list_title": row.title if row else None,
-                "list_date": row.date if row else None}
-        headers = self.policy.revalidation_headers(url, canonical) if revalidate else {}
-        return self._request(url, self.parse_article, meta, headers, priority=self.ARTICLE_PRIORITY)
-
-    def _request(self, url, callback, meta, headers, priority=0) -> scrapy.Request:
-        request_meta = {"archiver": meta}
-        if headers:
-            request_meta["handle_httpstatus_list"] = [304]      # a conditional request: 304 is an answer
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers,
-                              priority=priority)
+            if f["url"] not in entries:
+                yield self.requests.retry(f)
 
     def _check(self, response: Response) -> tuple[PageInput, detect.Verdict]:
         page = PageInput(response, self.network)
@@ -137,7 +95,7 @@ class NetworkSpider(scrapy.Spider):
     def _discover(self, entries: list[Entry]):
         for entry in entries:
             self.crawler.stats.inc_value(f"archiver/discovery/found/{entry.found_by}")
-            yield self._entry_request(entry)
+            yield self.requests.entry(entry)
 
     # ------------------------------------------------------------------ homepages and list pages
     def parse_hub(self, response: Response):
@@ -208,7 +166,7 @@ class NetworkSpider(scrapy.Spider):
         if incomplete:
             yield ChannelWalkIncomplete(meta["site"], channel or response.url)
         if nxt is not None:
-            yield self._list_request(nxt[0], meta["site"], channel, self.network.classify(nxt[0]).list_page
+            yield self.requests.list_page(nxt[0], meta["site"], channel, self.network.classify(nxt[0]).list_page
                                      or lst.pager.current + 1, probe=nxt[1], referer=response.url, walk=key,
                                      resume=bool(meta.get("resume")), depth=meta.get("depth", 0))
 
@@ -235,14 +193,9 @@ class NetworkSpider(scrapy.Spider):
                 continue
             yield from self._discover(self.discovery.from_article(info, found_on=list_url, depth=meta.get("depth", 0)))
             decision = self.policy.article_row(info.canonical_url or url, url, resume=bool(meta.get("resume")))
-            if decision != "fetch":
-                stats.inc_value("archiver/incremental/failed_rows" if decision == "failed"
-                                else "archiver/incremental/archived_rows")
-                if decision == "fresh":
-                    stats.inc_value("archiver/incremental/fresh_rows")
             if decision in ("fetch", "revalidate"):
                 unarchived += decision == "fetch"
-                yield self._article_request(url, info, referer=list_url, row=rows.get(url),
+                yield self.requests.article(url, info, referer=list_url, row=rows.get(url),
                                             revalidate=decision == "revalidate")
         return unarchived
 
