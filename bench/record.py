@@ -43,13 +43,16 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(line)
         lines.append(line)
     status = proc.wait()
-    if status != 0:
-        print(f"bench/record.py: {script} exited {status}; {OUT / (name + '.txt')} left as it was", file=sys.stderr)
-        return status
+    if not lines:
+        print(f"bench/record.py: {script} printed nothing (exit {status}); {OUT / (name + '.txt')} left as it was",
+              file=sys.stderr)
+        return status or 1
+    if status != 0:       # a missed target is a result too: kept, and said in the header
+        header += f"# exit status {status}: a target was missed or the script failed (see the end)\n\n"
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.txt").write_text(header + "".join(lines), encoding="utf-8")
     print(f"written: {(OUT / (name + '.txt')).relative_to(REPO)}", file=sys.stderr)
-    return 0
+    return status
 
 
 if __name__ == "__main__":
