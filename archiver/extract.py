@@ -27,6 +27,7 @@ from archiver.pages.generic import strip_title_suffix
 from archiver.pages.layered import MIN_BODY_CHARS, LayeredArticlePage
 from archiver.pages.lists import ListPage
 from archiver.pages.registry import article_page_class
+from archiver.pages.repair import repaired_html
 from archiver.quality import assess
 from archiver.sites import Network, load_network
 from archiver.sites.registry import host_site_id, path_channel
@@ -135,7 +136,7 @@ def extract_page(page: PageInput, *, now: str | None = None, list_title: str | N
     return out
 
 
-def _read(page: PageInput) -> tuple[Extraction, LayeredArticlePage | None]:
+def _read(page: PageInput, *, repair: bool = True) -> tuple[Extraction, LayeredArticlePage | None]:
     """The page's type and fields, with the page object that read an article's."""
     body = page.response.body
     if len(body) > MAX_PAGE_BYTES:
@@ -171,6 +172,9 @@ def _read(page: PageInput) -> tuple[Extraction, LayeredArticlePage | None]:
             return out, None
         if not at_article_url:
             return _base(page, "other", why), None
+        fixed = _repaired(page, root) if repair else None
+        if fixed is not None:
+            return fixed
         # An article URL is never lost to extraction: archive what the last resort reads.
         return _degraded(page, article, why), article
 
@@ -179,6 +183,21 @@ def _read(page: PageInput) -> tuple[Extraction, LayeredArticlePage | None]:
     out.extraction_status = "complete"
     _fill(out, article)
     out.quality_flags = article.layer_flags + _bound_fields(out)
+    return out, article
+
+
+def _repaired(page: PageInput, root) -> tuple[Extraction, LayeredArticlePage] | None:
+    """The article a tolerant re-reading of broken markup finds (archiver/pages/repair.py), or None."""
+    html = repaired_html(page.text, len(root.text_content()))
+    if html is None:
+        return None
+    fixed = PageInput(response_from_bytes(page.url, html.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"},
+                                          page.status), page.network)
+    out, article = _read(fixed, repair=False)
+    if not out.is_article or out.extraction_status != "complete":
+        return None
+    out.encoding, out.encoding_note = page.encoding, page.encoding_note
+    out.quality_flags.append("markup_repaired")
     return out, article
 
 

@@ -56,11 +56,13 @@ FLAGS: dict[str, tuple[float, bool]] = {
     "title_truncated": (0.5, True),
     "body_truncated": (0.3, False),
     "field_truncated": (0.2, False),
+    # broken markup (content after </html>, an unclosed comment) read again with html.parser
+    "markup_repaired": (0.1, False),
 }
 LAYER_FLAGS = frozenset(f for f in FLAGS if f.endswith(("_from_fallback", "_disagree")))
 # Flags that need the extractor's context (layers, labels, template): kept when assessed again later.
 CONTEXT_FLAGS = LAYER_FLAGS | {"title_is_label", "source_missing", "degraded", "title_truncated", "body_truncated",
-                               "field_truncated"}
+                               "field_truncated", "markup_repaired"}
 
 _PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
 _BOILERPLATE = re.compile(r"版权所有|ICP备|ICP证|公网安备|上一篇|下一篇|All Rights Reserved", re.I)

@@ -23,6 +23,10 @@ ADDONS = {"archiver.extensions.operator.ArchiverAddon": 0}
 ARCHIVER_REPLICA = False                 # set by `archiver crawl --replica`: the real network is not reached
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
+# Scrapy starts CONCURRENT_ITEMS asyncio tasks for the output of every callback (100 by default);
+# the pipelines are synchronous, so they gain nothing from it. 4: -18 % wall time on a full crawl of
+# a generated 2,500-article replica (25.5/26.6 s -> 20.7/22.0 s, two runs each, alternating).
+CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5              # ±50% around DOWNLOAD_DELAY
