@@ -36,13 +36,14 @@ def _readonly(db: Path):
 
 
 def _pending_migrations(db: Path) -> list[str]:
+    from archiver.db.check import sqlite_problem
     from archiver.db.schema import pending_migrations
 
     conn = _readonly(db)
     try:
         return pending_migrations(conn)
     except sqlite3.Error as e:
-        raise click.UsageError(f"{db} cannot be read as an archive ({e})") from e
+        raise sqlite_problem(db, e) from e
     finally:
         conn.close()
 

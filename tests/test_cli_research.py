@@ -165,3 +165,10 @@ def test_crawl_health_reads_site_counts_when_the_run_has_them():
     old = {"stats": json.dumps({"archiver/articles_by_site/a/new": 2, "archiver/failures_by_site/b": 3})}
     counts = site_counts_of_run(old)
     assert (counts["a"].new, counts["b"].failures, _health(counts["b"])) == (2, 3, "bad")
+
+
+def test_serve_names_a_file_that_is_not_an_archive(tmp_path):
+    not_an_archive = tmp_path / "notes.db"
+    not_an_archive.write_text("meeting notes, not an SQLite archive\n" * 20, encoding="utf-8")
+    result = run("serve", "--db", not_an_archive, ok=False)
+    assert result.exit_code == 65 and "is not a sound SQLite archive" in result.output
