@@ -36,16 +36,16 @@ def _readonly(db: Path):
 
 
 def _pending_migrations(db: Path) -> list[str]:
-    from archiver.db.schema import _discover
+    from archiver.db.check import sqlite_problem
+    from archiver.db.schema import pending_migrations
 
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = _readonly(db)
     try:
-        done = {r[0] for r in conn.execute("select name from schema_migrations")}
-    except sqlite3.Error:
-        done = set()
+        return pending_migrations(conn)
+    except sqlite3.Error as e:
+        raise sqlite_problem(db, e) from e
     finally:
         conn.close()
-    return [m.NAME for m in _discover() if m.NAME not in done]
 
 
 def load_metadata(db_name: str) -> dict:

@@ -39,6 +39,7 @@ from datasette import hookimpl
 from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
+from archiver.pages.sanitize import sanitize_html
 from archiver.search.zh import fts_query
 
 PLUGIN = "chinalco_archive"
@@ -108,21 +109,6 @@ def _paragraphs(text: str) -> str:
     return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
 
 
-def safe_body_html(fragment: str) -> str:
-    """The archived body HTML after the allowlist sanitiser, images lazy and without referrer."""
-    from bs4 import BeautifulSoup
-
-    from archiver.pages.sanitize import sanitize_html
-
-    soup = BeautifulSoup(sanitize_html(fragment), "html.parser")
-    for img in soup.find_all("img"):
-        img["loading"] = "lazy"
-        img["referrerpolicy"] = "no-referrer"
-    for a in soup.find_all("a"):
-        a["rel"] = "noopener noreferrer nofollow"
-    return str(soup)
-
-
 # Columns of query results that hold an article id (``id`` only when the row has a title).
 ARTICLE_ID_COLUMNS = {"article_id", "id_a", "id_b", "article_id_a", "article_id_b", "story_id", "other_id"}
 
@@ -147,7 +133,7 @@ def render_cell(row, value, column, table, database, datasette):
             return link
     if column not in BODY_COLUMNS or not isinstance(value, str) or not value.strip():
         return None
-    inner = safe_body_html(value) if column == "body_html" else _paragraphs(value)
+    inner = sanitize_html(value) if column == "body_html" else _paragraphs(value)
     return markupsafe.Markup(f'<div class="zh-body" lang="zh">{inner}</div>')
 
 

@@ -18,3 +18,14 @@ def crawl(server: ReplicaServer, db: Path, *extra: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}",
                           "--db", str(db), *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     return {"proc": out, "log": server.requests}
+
+
+def crawl_own_replica(db: Path, *extra: str, fixtures: Path | None, state: str = "t1", resolver=None) -> dict:
+    """``crawl`` against a replica of its own (``ReplicaServer(fixtures, state, resolver=...)``),
+    stopped when the crawl has ended.
+
+    Every request in the returned log was made by this crawl, and a response still in flight when
+    it ended (a slow case whose client gave up) ends with that replica: it can never reach the log
+    of another crawl, as it could through a log cleared between crawls on a shared replica."""
+    with ReplicaServer(fixtures, state=state, resolver=resolver) as server:
+        return crawl(server, db, *extra)

@@ -165,3 +165,22 @@ def test_crawl_health_reads_site_counts_when_the_run_has_them():
     old = {"stats": json.dumps({"archiver/articles_by_site/a/new": 2, "archiver/failures_by_site/b": 3})}
     counts = site_counts_of_run(old)
     assert (counts["a"].new, counts["b"].failures, _health(counts["b"])) == (2, 3, "bad")
+
+
+def test_serve_names_a_file_that_is_not_an_archive(tmp_path):
+    not_an_archive = tmp_path / "notes.db"
+    not_an_archive.write_text("meeting notes, not an SQLite archive\n" * 20, encoding="utf-8")
+    result = run("serve", "--db", not_an_archive, ok=False)
+    assert result.exit_code == 65 and "is not a sound SQLite archive" in result.output
+
+
+def test_the_report_escapes_what_the_archive_holds(tmp_path):
+    from archiver.research.report import render_report
+
+    a = Archive.open(tmp_path / "hostile.db")
+    put(a, 1, "标题", "正文。", site="x_com", site_name='<img src=x onerror="alert(1)">兰铝', published_at="2026-02-07")
+    page = render_report(a.db.conn, datasette_base='http://127.0.0.1:8001/a"b', generated_at="2026-03-01")
+    a.close()
+    assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;兰铝" in page
+    assert 'href="http://127.0.0.1:8001/a&#34;b/articles?site=x_com' in page
+    assert page.count("<svg") == 3 and "No crawl runs recorded yet." in page and "<p>None.</p>" in page

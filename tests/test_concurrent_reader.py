@@ -36,24 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 READER_TIMEOUT = 1.0        # seconds; Datasette's readers wait 5 s (see the module docstring)
 
-# Datasette loads every `datasette` entry point of the environment. This project declares one
-# (archiver.datasette_plugin) that the Datasette work adds; until it exists, skip entry points
-# that cannot be imported instead of failing at start-up. With the module present this is a no-op.
-DATASETTE = """
-import sys, pluggy
-_load = pluggy.PluginManager.load_setuptools_entrypoints
-def _tolerant(self, group, name=None):
-    try:
-        return _load(self, group, name)
-    except ModuleNotFoundError as e:
-        print(f"datasette plugin skipped: {e}", file=sys.stderr)
-        return 0
-pluggy.PluginManager.load_setuptools_entrypoints = _tolerant
-from datasette.cli import cli
-cli(sys.argv[1:])
-"""
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +97,9 @@ def test_readers_never_see_database_is_locked_while_a_crawl_writes(tmp_path):
     server = ReplicaServer(None, resolver=GeneratedNetwork(900).resolve).start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    ds = subprocess.Popen([sys.executable, "-c", DATASETTE, "serve", str(db), "-h", "127.0.0.1", "-p", str(port)],
+    # Datasette as `datasette serve` runs it: every plugin of the environment loaded, so a plugin that
+    # fails to import stops it and this test with it.
+    ds = subprocess.Popen([sys.executable, "-m", "datasette", "serve", str(db), "-h", "127.0.0.1", "-p", str(port)],
                           cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     reader = Reader(db)
     poller = DatasettePoller(f"http://127.0.0.1:{port}")
@@ -129,6 +113,8 @@ def test_readers_never_see_database_is_locked_while_a_crawl_writes(tmp_path):
                 if ds.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"datasette did not start: {ds.stderr.read().decode()[-2000:]}")
                 time.sleep(0.2)
+        # the project's plugin is loaded: its stylesheet route answers
+        assert NO_PROXY.open(f"http://127.0.0.1:{port}/-/chinalco-archive.css", timeout=5).status == 200
         reader.start()
         poller.start()
         crawl = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}",
@@ -138,8 +124,10 @@ def test_readers_never_see_database_is_locked_while_a_crawl_writes(tmp_path):
     finally:
         reader.stop.set()
         poller.stop.set()
-        reader.join(10)
-        poller.join(40)
+        if reader.ident is not None:
+            reader.join(10)
+        if poller.ident is not None:
+            poller.join(40)
         ds.terminate()
         ds.wait(10)
         server.stop()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from archiver.cli_research import load_metadata
 from archiver.db import Archive, ArticleOutcome, open_db
 from archiver.db.archive import RawResponse
 from archiver.dedup import near
-from archiver.dedup.datasette import canned_queries
 from archiver.dedup.primary import choose_primary
 from archiver.dedup.text import body_key, dedup_text
 from archiver.extract import extract_bytes
@@ -348,21 +348,35 @@ def test_an_older_archive_gets_sightings_and_its_duplicates_merged(tmp_path, mon
 
 
 # ------------------------------------------------------------------ Datasette
-def test_every_canned_query_runs_on_an_archive(archive):
+# The canned queries over the deduplication tables, shipped in metadata.yml; what each needs.
+DEDUP_QUERIES = {"article_by_url": "url", "story_sightings": "article", "article_revisions": "article",
+                 "article_near_duplicates": "article_id", "story_counts_by_month": None, "stories_mentioning": "phrase"}
+
+
+def _canned_queries() -> dict:
+    return load_metadata("archive")["databases"]["archive"]["queries"]
+
+
+def test_every_dedup_canned_query_answers_on_an_archive(archive):
     for url in (SEED, SEED_REPOST, MEETING):
         store(archive, page(url))
     body = "\n".join(NEAR_EDITS["a caption added"](_paragraphs(MEETING)))
-    store(archive, edited(MEETING, "https://www.chinalco.com.cn/xwzx/xwzx_gsyw/202602/t20260205_163700.html", body=body))
+    near_url = "https://www.chinalco.com.cn/xwzx/xwzx_gsyw/202602/t20260205_163700.html"
+    store(archive, edited(MEETING, near_url, body=body))
     aid = archive.article_for_url(MEETING)["id"]
-    params = {"url": SEED, "article_id": aid, "phrase": "安全环保"}
-    queries = canned_queries()
-    assert {"article_by_url", "article_sightings_for", "article_revisions_for", "article_near_duplicates_for",
-            "story_counts_by_month", "stories_mentioning"} <= set(queries)
-    for name, q in queries.items():
+    params = {"url": SEED, "article": str(aid), "article_id": aid, "phrase": "安全环保"}
+    queries = _canned_queries()
+    for name, param in DEDUP_QUERIES.items():
+        q = queries[name]
         assert q["title"] and q["description"], name
+        assert param is None or f":{param}" in q["sql"], name
         rows = archive.db.execute(q["sql"], params).fetchall()
-        if name != "article_revisions_for":          # no page has changed in this archive
+        if name != "article_revisions":          # no page has changed in this archive
             assert rows, name
+    seed = archive.article_for_url(SEED)["id"]
+    assert {r[0] for r in archive.db.execute(queries["article_by_url"]["sql"], params)} == {seed}
+    near_id = archive.article_for_url(near_url)["id"]
+    assert [r[0] for r in archive.db.execute(queries["article_near_duplicates"]["sql"], params)] == [near_id]
     assert archive.db.execute(queries["stories_mentioning"]["sql"], params).fetchone() == (2, 3, 4)   # seed (2 pages) + meeting and its near-duplicate
 
 
@@ -394,20 +408,9 @@ def test_fingerprint_text_is_the_exact_duplicate_text():
     assert near.fingerprint(body).text == dedup_text(body)
 
 
-def test_datasette_serves_the_views_and_canned_queries(tmp_path, monkeypatch):
+def test_datasette_serves_the_views_and_canned_queries(tmp_path):
     import asyncio
-    import importlib.machinery
-    import importlib.util
-    import sys
-    import types
 
-    if importlib.util.find_spec("archiver.datasette_plugin") is None:
-        # pyproject registers the project's Datasette plugin (#5); until that module exists on
-        # this branch, stand in an empty one so that Datasette's entry-point loading succeeds.
-        stub = types.ModuleType("archiver.datasette_plugin")
-        stub.__spec__ = importlib.machinery.ModuleSpec(stub.__name__, None, is_package=True)
-        stub.__path__ = []
-        monkeypatch.setitem(sys.modules, stub.__name__, stub)
     from datasette.app import Datasette
     path = tmp_path / "archive.db"
     a = Archive.open(path)
@@ -415,14 +418,15 @@ def test_datasette_serves_the_views_and_canned_queries(tmp_path, monkeypatch):
         store(a, page(url))
     aid = a.article_for_url(SEED)["id"]
     a.close()
-    ds = Datasette([str(path)], metadata={"databases": {"archive": {"queries": canned_queries()}}})
+    ds = Datasette([str(path)], metadata={"databases": {"archive": {"queries": _canned_queries()}}})
 
     async def get(p):
         r = await ds.client.get(p)
         assert r.status_code == 200, (p, r.text[:300])
         return r.json()
-    sightings = asyncio.run(get(f"/archive/article_sightings_for.json?article_id={aid}&_shape=array"))
+    sightings = asyncio.run(get(f"/archive/story_sightings.json?article={aid}&_shape=array"))
     assert {s["url"] for s in sightings} == {SEED, SEED_REPOST}
+    assert {r["article_id"] for r in asyncio.run(get(f"/archive/article_by_url.json?url={SEED_REPOST}&_shape=array"))} == {aid}
     stories = asyncio.run(get("/archive/stories.json?_shape=array"))
     assert len(stories) == 1 and stories[0]["sightings"] == 2
 

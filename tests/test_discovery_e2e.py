@@ -25,8 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.replica.cases import Case
-from harness.replica.server import ReplicaServer
-from tests.crawlutil import crawl
+from tests.crawlutil import crawl_own_replica
 from archiver.sites import load_network
 from archiver.sites.registry import DEFAULT_REGISTRY
 from tests.fixture_cases import FIXTURES, all_cases
@@ -139,14 +138,13 @@ def variant_registry(folder: Path) -> Path:
 def variant(tmp_path_factory):
     folder = tmp_path_factory.mktemp("variant")
     registry = variant_registry(folder)
-    server = ReplicaServer(FIXTURES, state="t1", resolver=Variant().resolve).start()
-    try:
-        first = crawl(server, folder / "archive.db", "--registry", str(registry))
-        second = crawl(server, folder / "archive.db", "--registry", str(registry))
-        reference = crawl(server, folder / "reference.db")                # the full registry, no extras needed
-        registry_only = crawl(server, folder / "registry-only.db", "--registry", str(registry), "--registry-only")
-    finally:
-        server.stop()
+    # each crawl against a replica of its own: each log holds exactly that crawl's requests
+    replica = {"fixtures": FIXTURES, "state": "t1", "resolver": Variant().resolve}
+    first = crawl_own_replica(folder / "archive.db", "--registry", str(registry), **replica)
+    second = crawl_own_replica(folder / "archive.db", "--registry", str(registry), **replica)
+    reference = crawl_own_replica(folder / "reference.db", **replica)          # the full registry, no extras needed
+    registry_only = crawl_own_replica(folder / "registry-only.db", "--registry", str(registry), "--registry-only",
+                                      **replica)
     con = sqlite3.connect(folder / "archive.db")
     con.row_factory = sqlite3.Row
     yield {"first": first, "second": second, "reference": reference, "registry_only": registry_only,

@@ -1,4 +1,4 @@
-"""The README documents what a scheduler needs: every ARCHIVER_ setting, the crawl options its
+"""The README and docs/ document what a scheduler needs: every ARCHIVER_ setting (by its whole name), the crawl options its
 timer examples use, the exit statuses; scrapy.cfg carries working scrapyd targets."""
 from __future__ import annotations
 
@@ -16,11 +16,46 @@ REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_archiver_setting_is_documented_in_the_readme():
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+SETTING = re.compile(r"ARCHIVER_[A-Z0-9_]*[A-Z0-9]")
+
+
+def settings_table_rows(text: str):
+    """The settings named in the first cell of each Markdown table row that starts with one
+    (``| `ARCHIVER_X`, `_Y` | default | meaning |``: ``_Y`` is short for ``ARCHIVER_X``'s stem + ``_Y``)."""
+    for line in text.splitlines():
+        if not line.startswith("| `ARCHIVER_"):
+            continue
+        spans = re.findall(r"`([^`]+)`", line.split("|")[1])
+        head = spans[0]
+        yield line, head
+        for short in spans[1:]:
+            yield line, (head[:head.index("_" + short.split("_")[1] + "_")] + short if short.startswith("_")
+                         else short)
+
+
+def documented_settings() -> set[str]:
+    """Settings named whole in a code span (`ARCHIVER_X`, not a longer name or `ARCHIVER_X_*`) or in a
+    settings table row, in the README or docs/."""
+    names: set[str] = set()
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        names |= {span for span in re.findall(r"`([^`\n]+)`", text) if SETTING.fullmatch(span)}
+        names |= {name for _, name in settings_table_rows(text)}
+    return names
+
+
+def test_every_archiver_setting_is_documented():
     names = [n for n in dir(settings) if n.startswith("ARCHIVER_")]
     assert names
-    missing = [n for n in names if f"`{n}`" not in README and n not in README]
-    assert not missing, f"settings missing from README: {missing}"
+    missing = sorted(set(names) - documented_settings())
+    assert not missing, f"settings named nowhere in README.md or docs/: {missing}"
+
+
+def test_every_setting_a_settings_table_lists_exists():
+    for path in DOCS:
+        for line, name in settings_table_rows(path.read_text(encoding="utf-8")):
+            assert SETTING.fullmatch(name) and hasattr(settings, name), f"{path.name}: no setting {name}: {line}"
 
 
 def test_the_crawl_options_used_in_the_readme_exist():

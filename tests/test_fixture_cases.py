@@ -5,13 +5,14 @@ broke. The expected values come from fixtures/*/expected.json, written by readin
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import lxml.html
 import pytest
 
 from archiver.extract import extract_bytes
-from tests.fixture_cases import all_cases, cases_of
+from tests.fixture_cases import FIXTURES, all_cases, cases_of
 
 ARTICLE_CASES = cases_of("article")
 NON_ARTICLE_CASES = [c for c in all_cases() if c.page_type and c.page_type not in ("article", "robots", "file")]
@@ -31,10 +32,24 @@ def _params(cases, fields):
     return [pytest.param(c, f, id=f"{c.id}::{f}") for c in cases for f in fields if f in c.expected]
 
 
+def declared_kinds() -> list[str]:
+    """The page kinds fixtures/README.md declares (```kind` is one of `article`, `list`, ...``)."""
+    line = re.search(r"^`kind` is one of (.+)\.$", (FIXTURES / "README.md").read_text(encoding="utf-8"), re.M)
+    assert line, "fixtures/README.md no longer says which kinds a case can be"
+    return re.findall(r"`([a-z0-9]+)`", line[1])
+
+
 def test_the_corpus_covers_every_page_type():
-    types = {c.page_type for c in all_cases()}
-    assert "article" in types
-    assert len(ARTICLE_CASES) >= 1
+    kinds = declared_kinds()
+    assert len(kinds) >= 2, kinds
+    by_type: dict[str, int] = {}
+    for c in all_cases():
+        folder_kind = c.path.name.split("-", 1)[0]
+        assert c.page_type == folder_kind, f"{c.id}: expected.json says {c.page_type!r}, its folder {folder_kind!r}"
+        assert c.page_type in kinds, f"{c.id}: page type {c.page_type!r} is not one fixtures/README.md declares"
+        by_type[c.page_type] = by_type.get(c.page_type, 0) + 1
+    uncovered = [k for k in kinds if not by_type.get(k)]
+    assert not uncovered, f"no fixture case of the declared page types {uncovered}"
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in ARTICLE_CASES])
@@ -98,11 +113,11 @@ def test_challenge_pages_are_detected_as_challenges(case):
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in ARTICLE_CASES])
-def test_cleaned_body_html_carries_no_script(case):
+def test_cleaned_body_html_holds_the_body_and_no_script(case):
     html = extracted(case.id).body_html or ""
-    if not html:
-        return
+    assert html.strip(), f"{case.id}: an article's cleaned body_html is empty"
     root = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert root.xpath("//p|//figure"), f"{case.id}: body_html has neither a paragraph nor a figure"
     assert not root.xpath("//script|//iframe|//object|//embed|//style")
     for el in root.iter():
         for name, value in el.attrib.items():

@@ -54,6 +54,10 @@ def test_urls_are_classified_by_the_network_grammar(url, kind, site, channel, ur
     ("HTTPS://LZLY.CHINALCO.COM.CN/tplb/202602/t20260210_163910.html",
      "https://lzly.chinalco.com.cn/tplb/202602/t20260210_163910.html"),
     ("https://lzly.chinalco.com.cn/xwdt/gsyw/index.html", "https://lzly.chinalco.com.cn/xwdt/gsyw/"),
+    # tracking parameters go, whatever their case; the others stay as written, in order, repeated ones too
+    ("https://www.chalco.com.cn/a/x.html?UTM_Source=wx&id=3&spm=1.2&id=4&flag&from=timeline&name=%E4%B8%AD#p",
+     "https://www.chalco.com.cn/a/x.html?id=3&id=4&flag&name=%E4%B8%AD"),
+    ("https://www.chalco.com.cn/a/x.html?from=groupmessage&isappinstalled=0", "https://www.chalco.com.cn/a/x.html"),
 ])
 def test_host_aliases_fold_onto_the_canonical_url(url, canonical):
     assert NETWORK.canonical_url(url) == canonical

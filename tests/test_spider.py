@@ -143,5 +143,17 @@ def test_a_challenge_list_page_is_a_failure_not_an_empty_channel():
     assert len(out) == 1 and out[0].kind == "challenge"
 
 
-def test_fixture_folder_is_present():
-    assert FIXTURES.is_dir()
+# The fixture cases the tests above read (by URL), and the one challenge page they take.
+CASES_READ = ("https://www.chalco.com.cn/xwdt/gsyw/index.html", "https://www.chalco.com.cn/xwdt/mtjj/index_1.html",
+              "https://lzly.chinalco.com.cn/xwdt/gsyw/index.html",
+              "https://lzly.chinalco.com.cn/tplb/202602/t20260210_163910.html")
+
+
+def test_the_fixture_cases_these_tests_read_are_present():
+    """Each URL above is exactly one case under fixtures/ with a body and what a reader expects of it,
+    and the corpus has a challenge page served with status 200."""
+    for url in CASES_READ:
+        matches = [c for c in all_cases() if c.url == url]
+        assert len(matches) == 1, f"{url}: {len(matches)} fixture cases under {FIXTURES}"
+        assert matches[0].body and matches[0].expected, url
+    assert any(c.page_type == "challenge" and c.status == 200 and c.body for c in all_cases())

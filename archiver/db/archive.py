@@ -239,10 +239,6 @@ class Archive:
     def _resolve_failure(self, url: str, now: str) -> None:
         self.db.execute("update failures set resolved_at = ? where url = ? and resolved_at is null", [now, url])
 
-    def resolve_failure(self, url: str, now: str) -> None:
-        with self.db.atomic():
-            self._resolve_failure(url, now)
-
     def open_failures(self, *, retryable_only: bool = True) -> list[dict]:
         sql = "select * from failures where resolved_at is null"
         if retryable_only:

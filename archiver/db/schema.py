@@ -86,6 +86,12 @@ def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     return [r["name"] for r in db.query("select name from schema_migrations order by name")]
 
 
+def pending_migrations(db: sqlite_utils.Database) -> list[str]:
+    """The names of the migrations this archive has not had yet (all of them for a new file)."""
+    done = set(applied_migrations(db))
+    return [m.NAME for m in _discover() if m.NAME not in done]
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied now."""
     search_index.register(db.conn)

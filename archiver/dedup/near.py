@@ -101,10 +101,6 @@ def fingerprint(body: str | None, *, signature: bool = True) -> Fingerprint:
     return Fingerprint(text, sh, Counter(numbers(spaced)), dates(text), sig)
 
 
-def signature_from_bytes(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<u4")
-
-
 def band_keys(signature: np.ndarray) -> list[int]:
     """One signed 64-bit key per band (SQLite integers), band index mixed in."""
     raw = signature.astype("<u4").tobytes()
@@ -114,10 +110,6 @@ def band_keys(signature: np.ndarray) -> list[int]:
         d = hashlib.blake2b(raw[b * width:(b + 1) * width], digest_size=8, person=b"band%04d" % b).digest()
         keys.append(int.from_bytes(d, "little", signed=True))
     return keys
-
-
-def estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-    return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
 
 
 def prescreen_estimates(fp: Fingerprint, candidates: list[tuple[int, bytes, int]]) -> list[int]:

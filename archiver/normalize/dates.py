@@ -22,7 +22,6 @@ from functools import lru_cache
 
 from dateparser.date import DateDataParser
 
-CST_OFFSET = "+08:00"
 CST = timezone(timedelta(hours=8))
 
 _SEP = r"\s*[-/.年]\s*"

@@ -23,7 +23,7 @@ from archiver.normalize.infoline import LABEL_RE, InfoLine, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field, PageInput
-from .dom import (BLOCK_TAGS, SKIP_TAGS, Block, class_id, is_element, iter_blocks, meta_content,
+from .dom import (BLOCK_TAGS, SKIP_TAGS, TITLE_HINT, Block, class_id, is_element, iter_blocks, meta_content,
                   safe_urljoin, title_tag, visible_text)
 from .sanitize import blocks_to_html
 
@@ -36,7 +36,6 @@ HOME_TEXT_XPATH = (".//text()[contains(., '首页') or contains(., '主页') or 
                    "contains(., 'home') or contains(., 'HOME')]")
 CHROME_HINT = re.compile(r"(^|[\s_-])(foot|footer|bottom|copyright|nav|menu|header|top-?bar|topbar|sidebar|"
                          r"side|share|bdshare|wzq|links?|friend|yqlj)([\s_-]|$)", re.I)
-TITLE_HINT = re.compile(r"title|tit\b|^tit|_tit|bt\b|headline|biaoti|(^|\s)h1(\s|$)", re.I)
 BODY_HINT = re.compile(r"trs_editor|trs_ueditor|trs_paper|article[-_]?con|article[-_]?body|article[-_]?content|"
                        r"content[-_]?con|xl_con|xl[-_]?content|xl[-_]?txt|zsy_comain|contxt|con_txt|"
                        r"detail[-_]?(con|content|text|body)|news[-_]?(con|content|text|body)|"

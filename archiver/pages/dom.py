@@ -26,6 +26,9 @@ BLOCK_TAGS = frozenset({
 CELL_TAGS = frozenset({"td", "th"})
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CENTER_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
+# A class or id (``class_id``, lower-cased) that names a headline: "title", "tit", "bt" (标题), "biaoti", "h1"
+# as a word. The chinalco and generic page objects both look for headlines by it.
+TITLE_HINT = re.compile(r"title|headline|biaoti|\b(tit|bt|h1)\b", re.I)
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:

@@ -32,7 +32,8 @@ from archiver.normalize.infoline import LABEL_RE, parse_info_line
 from archiver.normalize.text import cjk_ratio, clean_line
 
 from .base import Field
-from .dom import BLOCK_TAGS, SKIP_TAGS, safe_urljoin, title_tag
+from .dom import BLOCK_TAGS, SKIP_TAGS, TITLE_HINT, safe_urljoin, title_tag
+from .similarity import containment, match_key, shares_substring
 
 BLOCKS = BLOCK_TAGS | {"td", "th"}
 # Not rendered as text. <button> is walked: lxml's HTML4 parser can leave a whole page inside an
@@ -62,7 +63,6 @@ POS_SUBSTRINGS = ("article", "content", "entry", "story", "zhengwen", "detail", 
 POS_TOKENS = frozenset({"zw", "con", "txt", "text", "body", "main"})
 _TOKENS = re.compile(r"[\s_\-]+")
 CAPTION_HINT = re.compile(r"caption|credit|img[-_]?desc|photo[-_]?desc|pic[-_]?(desc|txt|text)|tpsm|image[-_]?text")
-TITLE_HINT = re.compile(r"title|headline|biaoti|\b(tit|bt|h1)\b")
 SOURCE_HINT = re.compile(r"source|nickname|\b(from|ly|laiyuan|media|origin|src|wemedia)\b|account[-_]?name|publisher")
 AUTHOR_HINT = re.compile(r"author|byline|writer|reporter|zuozhe|\bby\b")
 # Sentence punctuation, Chinese and Western.
@@ -89,7 +89,6 @@ _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 PERIOD_AFTER = re.compile(r"\s*[－\-—~～至到]\s*\d")
 DATE_LABEL = re.compile(r"发布时间|发表时间|发布日期|发表日期|更新时间|时间|日期|Published|Posted|Date|Updated", re.I)
 TITLE_SEP = re.compile(r"\s*(?:[_|｜]|\s[-–—]{1,2}\s|－|--|——|::|»|\s·\s)\s*")
-_WS = re.compile(r"\s+")
 # Elements a browser does not render; the XPath preselects (in C), the regex confirms.
 _HIDDEN_XPATH = "//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -333,33 +332,6 @@ def block_score(b: TextBlock, strict: bool = False) -> float:
     return score
 
 
-def _norm(s: str) -> str:
-    return _WS.sub("", s or "").lower()
-
-
-def _common(a: str, b: str, n: int) -> bool:
-    """True when a and b share a substring of length n (``in`` on str runs in C)."""
-    if n <= 0:
-        return True
-    return any(a[i:i + n] in b for i in range(len(a) - n + 1))
-
-
-def _lcs(a: str, b: str) -> int:
-    """Length of the longest common substring (binary search on the length; a and b are short)."""
-    if not a or not b:
-        return 0
-    if a in b:
-        return len(a)
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if _common(a, b, mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def strip_title_suffix(raw: str, site_names: tuple[str, ...] = ()) -> str:
     """The headline part of a ``<title>``: drop ``_Site`` / `` - Section - Site`` parts.
 
@@ -595,26 +567,26 @@ class GenericArticlePage:
 
     @cached_property
     def title_block(self) -> TextBlock | None:
-        refs = [_norm(r) for r in (self.title_tag, *self.references) if r]
+        refs = [match_key(r) for r in (self.title_tag, *self.references) if r]
         body_start = self.body_range[0] if self.body_range else len(self.blocks)
         limit = min(len(self.blocks), body_start + 3)
         best = None
         for b in self.blocks[:limit]:
             if not (2 <= b.chars <= _MAX_TITLE) or not b.text:
                 continue
-            t = _norm(b.text)
+            t = match_key(b.text)
             special = b.heading == 1 or b.hinted == "title"
             if not refs:
                 if not (b.heading or special):
                     continue
                 sim = 0.0
             elif special:
-                sim = max(_lcs(t, r) for r in refs) / len(t)
+                sim = containment(t, refs)
             else:
                 need = -(-len(t) * 4 // 5)            # ceil(0.8 * len): a cheap test first
-                if not any(_common(t, r, need) for r in refs):
+                if not any(shares_substring(t, r, need) for r in refs):
                     continue
-                sim = max(_lcs(t, r) for r in refs) / len(t)
+                sim = containment(t, refs)
             dist = body_start - b.index
             key = (sim >= 0.8, len(t) * min(sim, 1.0) + (15 if b.heading == 1 else 5 if b.heading else 0)
                    + (5 if b.hinted == "title" else 0) - (3 if b.hint < 0 else 0) - 0.2 * abs(dist))

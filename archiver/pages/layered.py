@@ -27,8 +27,9 @@ from archiver.normalize.text import cjk_ratio
 
 from .base import Field, PageInput
 from .chinalco import ChinalcoArticlePage
-from .generic import GenericArticlePage, _lcs, _norm, plausible_name, strip_title_suffix
+from .generic import GenericArticlePage, plausible_name, strip_title_suffix
 from .metadata import PageMetadata
+from .similarity import containment, match_key
 
 # /2019/09/07/, /2019-09-07/, /20190907/ in a path (after the TRS tYYYYMMDD form).
 URL_PATH_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|_|\.|-|$)")
@@ -85,13 +86,10 @@ class LayeredArticlePage:
     @cached_property
     def _title_refs(self) -> list[str]:
         refs = [self.generic.title_tag] + [f.value for f in self.meta.title_fields]
-        return [_norm(r) for r in refs if r]
+        return [match_key(r) for r in refs if r]
 
     def _agrees_with_refs(self, title: str) -> float:
-        t = _norm(title)
-        if not t or not self._title_refs:
-            return 0.0
-        return max(_lcs(t, r) for r in self._title_refs) / len(t)
+        return containment(match_key(title), self._title_refs)
 
     @cached_property
     def _primary_date_contradicted(self) -> bool:
@@ -118,7 +116,7 @@ class LayeredArticlePage:
                 return primary
         for f in self.meta.title_fields:
             # A declared title counts when the page shows it as it is (no "_Site" suffix).
-            if f.method == "meta:articletitle" or (generic_block and _norm(f.value) == _norm(generic.value)):
+            if f.method == "meta:articletitle" or (generic_block and match_key(f.value) == match_key(generic.value)):
                 return f
         if generic is not None:
             if generic.method == "title-tag":

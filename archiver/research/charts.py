@@ -80,7 +80,8 @@ def clip_months(totals: dict[str, int], share: float = CLIP_SHARE) -> tuple[list
     return months_between(months[lo], months[hi]), outliers
 
 
-def _nice_max(n: int) -> int:
+def nice_max(n: int) -> int:
+    """An axis maximum >= n whose quarters are round numbers (ticks at 0, 1/4, ... 4/4)."""
     quarter = max(1.0, n / 4)
     mag = 10 ** (len(str(int(quarter))) - 1)
     for step in (1, 2, 5, 10):
@@ -123,7 +124,7 @@ def stacked_months(rows: list[tuple[str, str, int]], *, label: str, names: dict[
     left, top, right = chart.left, 8, 8
     plot_w = width - left - right
     bw = plot_w / len(months)
-    ymax = _nice_max(max(sum(per.get(m, {}).values()) for m in months))
+    ymax = nice_max(max(sum(per.get(m, {}).values()) for m in months))
     for i in range(5):
         chart.ticks.append((top + height - height * i / 4, left - 4, f"{int(ymax * i / 4):,}"))
     every = max(1, -(-len(months) // 8))
@@ -164,7 +165,8 @@ def hbars(rows: list[tuple[str, int, str | None]], *, label: str, width: int = 4
 
 
 # ----------------------------------------------------------------------------- the data
-def _q(params: dict) -> str:
+def query_string(params: dict) -> str:
+    """``params`` as a URL query, the ``None`` ones left out."""
     return urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
 
 
@@ -175,13 +177,13 @@ def archive_charts(conn: sqlite3.Connection, table_url: str) -> list[Chart]:
                             f"group by m, site").fetchall()
     charts = []
     c = stacked_months(per_site, label="每月文章数（按网站）Articles per month, by site", names=names,
-                       href=lambda m, k: f"{table_url}?{_q({'site': k, 'published_at__startswith': m})}")
+                       href=lambda m, k: f"{table_url}?{query_string({'site': k, 'published_at__startswith': m})}")
     if c:
         charts.append(c)
     sources = conn.execute(f"select {ARTICLE_MONTH} as m, coalesce(nullif(trim(source), ''), '(无来源 none)'), "
                            f"count(*) from articles where {DATED} group by m, 2").fetchall()
     c = stacked_months(sources, label="来源随时间 Sources over time (articles per month, by 来源)",
-                       href=lambda m, k: (f"{table_url}?{_q({'source': k, 'published_at__startswith': m})}"
+                       href=lambda m, k: (f"{table_url}?{query_string({'source': k, 'published_at__startswith': m})}"
                                           if not k.startswith("(") else None))
     if c:
         charts.append(c)
@@ -205,14 +207,14 @@ def search_charts(conn: sqlite3.Connection, expr: str, *, table_url: str, q: str
     for _, site, _, n in rows:
         per_site[site] += n
     charts = []
-    c = hbars([(names.get(s) or s, n, f"{table_url}?{_q({'_search': q, 'site': s})}")
+    c = hbars([(names.get(s) or s, n, f"{table_url}?{query_string({'_search': q, 'site': s})}")
                for s, n in sorted(per_site.items(), key=lambda kv: -kv[1])],
               label=f"检索结果按网站 Matches per site: {q}")
     if c:
         charts.append(c)
     dated = [(m, s, n) for m, s, _, n in rows if m and m[:4].isdigit()]
     c = stacked_months(dated, label=f"检索结果按月 Matches per month: {q}", names=names,
-                       href=lambda m, k: f"{table_url}?{_q({'_search': q, 'site': k, 'published_at__startswith': m})}")
+                       href=lambda m, k: f"{table_url}?{query_string({'_search': q, 'site': k, 'published_at__startswith': m})}")
     if c:
         charts.append(c)
     return total, charts

@@ -10,7 +10,9 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import url_query_cleaner
 
 DEFAULT_REGISTRY = Path(__file__).with_name("network.toml")
 
@@ -171,7 +173,7 @@ class Network:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         path = _INDEX_FILE.sub("/", _SLASHES.sub("/", resolve_dot_segments(parts.path)))
-        query = strip_tracking(parts.query)
+        query = urlsplit(strip_tracking(url)).query
         m = self._match(host, path)
         if m:
             site, path = m
@@ -229,11 +231,14 @@ TRACKING_PARAMS = re.compile(r"^(?:utm_\w+|spm|from|isappinstalled|scene|clickti
                              r"fbclid|gclid|_t|timestamp)$", re.I)
 
 
-def strip_tracking(query: str) -> str:
-    if not query:
-        return query
-    kept = [p for p in query.split("&") if p and not TRACKING_PARAMS.match(p.split("=", 1)[0])]
-    return "&".join(kept)
+def strip_tracking(url: str) -> str:
+    """``url`` without its tracking parameters (and fragment); the other parameters kept as they
+    are, in order, repeated ones too (w3lib's ``url_query_cleaner``)."""
+    query = urlsplit(url).query
+    tracking = {k for k, _ in parse_qsl(query, keep_blank_values=True) if TRACKING_PARAMS.match(k)}
+    return url_query_cleaner(url, tracking, remove=True, unique=False)
+
+
 _ID_DIR = re.compile(r"^(?:\d+|[A-Za-z]{1,2}\d{5,})$")
 
 
