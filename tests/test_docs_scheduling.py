@@ -61,7 +61,7 @@ def crawl_commands(text: str):
     code = [ln for block in blocks for ln in block.splitlines()] + re.findall(r"`([^`\n]+)`", text)
     for line in code:
         if "archiver crawl" in line:
-            yield line.split("archiver crawl", 1)[1].split("#")[0].replace("…", "").rstrip("\\ ")
+            yield line.split("archiver crawl", 1)[1].split("`")[0].split("#")[0].replace("…", "").rstrip("\\ ")
 
 
 def test_every_crawl_option_the_docs_use_exists():
