@@ -101,11 +101,25 @@ def date_run(body: bytes, rng: random.Random) -> bytes:
     return _insert(body, rng, (unit * (200_000 // len(unit.encode("utf-8")))).encode("utf-8"))
 
 
+def early_html_end(body: bytes, rng: random.Random) -> bytes:
+    """The document closed before its article (the broken-markup re-reading path)."""
+    return _insert(body, rng, b"</div></body></html>")
+
+
+def parser_traps(body: bytes, rng: random.Random) -> bytes:
+    """Constructs that make Python's html.parser quadratic (CVE-2025-6069), on a page whose end
+    is cut so the article is lost to lxml too: the re-reading path meets them."""
+    unit = rng.choice(["<!--x", "</x", "<!x", "<a x='", "<![x", "<?x", "<"])
+    trap = (unit * (rng.choice([100_000, 300_000]) // len(unit))).encode("utf-8")
+    return _insert(body, rng, b"</html>" + trap, where="body")
+
+
 MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "byte_flips": byte_flips, "truncation": truncation, "tag_soup": tag_soup, "deep_nesting": deep_nesting,
     "huge_attribute": huge_attribute, "whitespace_run": whitespace_run, "label_run": label_run,
     "many_elements": many_elements, "invalid_links": invalid_links, "emptyish": emptyish,
-    "long_cjk_line": long_cjk_line, "date_run": date_run,
+    "long_cjk_line": long_cjk_line, "date_run": date_run, "early_html_end": early_html_end,
+    "parser_traps": parser_traps,
 }
 
 
