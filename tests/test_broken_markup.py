@@ -43,3 +43,14 @@ def test_a_sound_page_is_never_reparsed():
 def test_the_repair_adds_nothing_when_lxml_lost_nothing_and_is_bounded():
     assert repaired_html("<html><body><p>一段完整的正文。</p></body></html>", lxml_text_chars=8) is None
     assert repaired_html("<p>" + "字" * MAX_REPAIR_CHARS + "</p>", lxml_text_chars=0) is None
+
+
+def test_constructs_that_never_close_are_defused_before_html_parser_sees_them():
+    from archiver.pages.repair import _defuse
+    assert _defuse("<p>正文</p><!-- 不闭合<div>") == "<p>正文</p> 不闭合<div>"
+    assert _defuse("<p>正文</p>尾部 </x </y") == "<p>正文</p>尾部 &lt;/x &lt;/y"
+    assert _defuse("<!-- 注释 --><p>正文</p>") == "<!-- 注释 --><p>正文</p>"      # a sound page is unchanged
+
+
+def test_markup_the_parser_rejects_is_not_repaired():
+    assert repaired_html("<html><body>" + "<![x" * 100 + "<p>正文</p>", lxml_text_chars=0) is None
