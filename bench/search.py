@@ -50,8 +50,8 @@ sys.path.insert(0, str(REPO))
 
 from archiver.db import Archive, open_db, search_index  # noqa: E402
 from archiver.search.sql import RANK_WINDOW, search_sql  # noqa: E402
-from archiver.search.query import matching_ids  # noqa: E402
-from archiver.search.zh import fts_query, is_cjk  # noqa: E402
+from archiver.search.query import index_and_expr, matching_ids  # noqa: E402
+from archiver.search.zh import is_cjk, parse  # noqa: E402
 
 CLAUSE_END = re.compile(r"(?<=[，。；！？、,;!?：:])")
 FIXED_QUERIES = {
@@ -225,12 +225,12 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
 
 
+# What the table search box runs with the plugin (its filters_from_request hook): the index the
+# canned query would read (archiver.search.query.index_and_expr).
 BOX_SQL = ("select id, title, site, published_at from articles where id in "
-           "(select rowid from articles_fts where articles_fts match :expr) order by published_at desc limit 101")
-BOX_COUNT_SQL = ("select count(*) from articles where id in "
-                 "(select rowid from articles_fts where articles_fts match :expr)")
+           "(select rowid from {index} where {index} match :expr) order by published_at desc limit 101")
+BOX_COUNT_SQL = "select count(*) from articles where id in (select rowid from {index} where {index} match :expr)"
 LIKE_SQL = "select id from articles where title like :pat or body like :pat"
-MATCH_SQL = "select rowid from articles_fts where articles_fts match :expr"
 
 
 def measure(path: Path, windows: list[int], like: bool, box: bool = True) -> dict:
@@ -244,13 +244,13 @@ def measure(path: Path, windows: list[int], like: bool, box: bool = True) -> dic
                "precision": [], "window_exact": 0}
         per_window = {w: [] for w in windows}
         for q in qs:
-            expr = fts_query(q)
+            index, expr = index_and_expr(parse(q))
             for w in windows:
                 ms, top = timed(conn, search[w], {"q": q}, 3)
                 per_window[w].append(ms)
             if box:
-                b1, _ = timed(conn, BOX_SQL, {"expr": expr}, 3)
-                b2, _ = timed(conn, BOX_COUNT_SQL, {"expr": expr}, 3)
+                b1, _ = timed(conn, BOX_SQL.format(index=index), {"expr": expr}, 3)
+                b2, _ = timed(conn, BOX_COUNT_SQL.format(index=index), {"expr": expr}, 3)
                 row["box_ms"].append(b1 + b2)
             found = set(matching_ids(conn, q))        # the index the canned query reads for q
             row["matches"].append(len(found))
@@ -406,6 +406,7 @@ def main(argv=None) -> int:
     ap.add_argument("--compare-bigram", action="store_true",
                     help="also build an overlapping-bigram index of the same articles and time the same queries")
     ap.add_argument("--reuse", action="store_true", help="reuse an archive already built in --dir")
+    ap.add_argument("--build-only", action="store_true", help="build the archives (and their .build.json), measure nothing")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--corpus", default="fixtures,evaldata",
                     help="fixtures, evaldata (realistic text from ../shared/evaldata), or both")
@@ -439,6 +440,9 @@ def main(argv=None) -> int:
             else:
                 b = build(path, n, titles, clauses, args.median_chars)
                 (args.dir / f"{stem}.build.json").write_text(json.dumps(b))
+            if args.build_only:
+                print(f"== {n:,} articles built in {path}: {json.dumps(b)}", flush=True)
+                continue
             m = measure(path, windows, like=not args.no_like, box=not args.no_box)
             print(report(n, b, m, windows, like=not args.no_like), flush=True)
             if args.compare_bigram:

@@ -1,41 +1,45 @@
-"""The Chinese full-text index ``articles_fts``: every SQL statement that writes it.
+"""The two Chinese full-text indexes: every SQL statement that writes them.
 
-``articles_fts`` is a *contentless* FTS5 table (``content=''``) with the built-in tokenizer,
-keyed by ``articles.id`` (its rowid), with two columns, ``title`` and ``body``, holding the
-per-character shadow text of :func:`archiver.search.zh.shadow`. Contentless means the index keeps
-no second copy of the text; the price is that removing a row needs the exact values it was
-indexed with.
+Both are *contentless* FTS5 tables (``content=''``) with the built-in tokenizer, keyed by
+``articles.id`` (their rowid), with the columns ``body`` and ``title`` (body first: FTS5 marks
+every hit outside the first column with two extra bytes, and most hits are in the body).
+Contentless means neither keeps a second copy of the text; the price is that removing a row needs
+the exact values it was indexed with. Rule ``zh-bigram-3`` (migration ``0009_search_bigram_edges``):
 
-**Triggers keep it in step.** After every insert into ``articles``, every update of its
+* ``articles_fts_bigram`` (:func:`archiver.search.zh.bigram_shadow`): each run of ideographs as its
+  first ideograph, its bigrams and its last ideograph; Latin words, digits and the punctuation
+  barrier as in the character rule. ``detail=full`` (positions: phrases are substring tests),
+  ``columnsize=0``. It answers every query that is not made of lone ideographs only.
+* ``articles_fts`` (:func:`archiver.search.zh.char_shadow`): every distinct ideograph of the text,
+  ``detail=column`` (which articles, which column; no positions). It answers queries of lone
+  ideographs (``铝``, ``铝 OR 锌``). It keeps its docsize table: :func:`check` compares its rowids
+  with the articles.
+
+**Triggers keep them in step.** After every insert into ``articles``, every update of its
 ``title``/``body`` and every delete (including the delete of an ``INSERT OR REPLACE``, since
-:func:`register` turns on ``recursive_triggers``), the index changes in the same transaction,
-whichever code wrote the row. The triggers call the SQL function ``zh_shadow``, which
-:func:`register` adds to every connection ``open_db`` makes. A connection without it (the
-``sqlite3`` shell, a plain ``sqlite-utils``) can read the archive but any write to ``articles``
-fails with "no such function: zh_shadow" instead of leaving the index behind; register it first
-(``conn.create_function("zh_shadow", 1, archiver.search.zh.shadow)``) or write through ``Archive``.
+:func:`register` turns on ``recursive_triggers``), both indexes change in the same transaction,
+whichever code wrote the row. The triggers call the SQL functions ``zh_chars3`` and ``zh_bigrams3``,
+which :func:`register` adds to every connection ``open_db`` makes. A connection without them (the
+``sqlite3`` shell, a plain ``sqlite-utils``, or an archiver older than rule 3) can read the archive
+but any write to ``articles`` fails with "no such function" instead of leaving the indexes behind;
+register them first (:func:`register`) or write through ``Archive``.
 
-:func:`rebuild` (migration ``0005_search`` and ``archiver reindex``) indexes everything again.
+:func:`rebuild` (the migrations and ``archiver reindex``) indexes everything again.
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Callable, Iterable
 
-from archiver.search.zh import RULE_VERSION, bigram_shadow, shadow
+from archiver.search.zh import RULE_VERSION, bigram_shadow, char_shadow
 
 FTS_TABLE = "articles_fts"
-# The second index (migration 0008): bigrams of runs of ideographs, for terms of 2+ ideographs.
 BIGRAM_TABLE = "articles_fts_bigram"
-BIGRAM_RULE = "zh-bigram-1"
-# bm25 weights of the columns (title, body): a hit in the headline counts this many times a hit in
-# the body. Stored in the index's own config, so `order by rank` anywhere uses it.
-TITLE_WEIGHT = 5.0
-BODY_WEIGHT = 1.0
-CREATE_SQL = f"create virtual table {FTS_TABLE} using fts5(title, body, content='')"
-_ADD = f"insert into {FTS_TABLE}(rowid, title, body) values (new.id, zh_shadow(new.title), zh_shadow(new.body));"
-_REMOVE = (f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) "
-           f"values ('delete', old.id, zh_shadow(old.title), zh_shadow(old.body));")
+BIGRAM_RULE = "zh-bigram-3"
+CREATE_SQL = f"create virtual table {FTS_TABLE} using fts5(body, title, content='', detail=column)"
+_ADD = f"insert into {FTS_TABLE}(rowid, body, title) values (new.id, zh_chars3(new.body), zh_chars3(new.title));"
+_REMOVE = (f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, body, title) "
+           f"values ('delete', old.id, zh_chars3(old.body), zh_chars3(old.title));")
 TRIGGERS = {
     "articles_fts_insert": f"after insert on articles begin {_ADD} end",
     "articles_fts_update": ("after update of id, title, body on articles when old.id is not new.id "
@@ -44,11 +48,11 @@ TRIGGERS = {
 }
 
 
-_BADD = (f"insert into {BIGRAM_TABLE}(rowid, title, body) "
-         f"values (new.id, zh_bigrams(new.title), zh_bigrams(new.body));")
-_BREMOVE = (f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}, rowid, title, body) "
-            f"values ('delete', old.id, zh_bigrams(old.title), zh_bigrams(old.body));")
-BIGRAM_CREATE_SQL = f"create virtual table {BIGRAM_TABLE} using fts5(title, body, content='', columnsize=0)"
+_BADD = (f"insert into {BIGRAM_TABLE}(rowid, body, title) "
+         f"values (new.id, zh_bigrams3(new.body), zh_bigrams3(new.title));")
+_BREMOVE = (f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}, rowid, body, title) "
+            f"values ('delete', old.id, zh_bigrams3(old.body), zh_bigrams3(old.title));")
+BIGRAM_CREATE_SQL = f"create virtual table {BIGRAM_TABLE} using fts5(body, title, content='', columnsize=0)"
 BIGRAM_TRIGGERS = {
     "articles_fts_bigram_insert": f"after insert on articles begin {_BADD} end",
     "articles_fts_bigram_update": ("after update of id, title, body on articles when old.id is not new.id "
@@ -59,19 +63,18 @@ BIGRAM_TRIGGERS = {
 
 def register(conn) -> None:
     """Make a connection able to write articles: the triggers' functions, and REPLACE firing deletes."""
-    conn.create_function("zh_shadow", 1, shadow, deterministic=True)
-    conn.create_function("zh_bigrams", 1, bigram_shadow, deterministic=True)
+    conn.create_function("zh_chars3", 1, char_shadow, deterministic=True)
+    conn.create_function("zh_bigrams3", 1, bigram_shadow, deterministic=True)
     conn.execute("PRAGMA recursive_triggers = ON")
 
 
 def create(db) -> None:
     db.execute(CREATE_SQL)
-    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('rank', 'bm25({TITLE_WEIGHT}, {BODY_WEIGHT})')")
     create_triggers(db)
 
 
 def create_bigram(db) -> None:
-    """The bigram index and its triggers (migration 0008); :func:`rebuild` fills it."""
+    """The bigram index and its triggers (migrations 0008, 0009); :func:`rebuild` fills it."""
     db.execute(BIGRAM_CREATE_SQL)
     create_triggers(db)
 
@@ -123,11 +126,11 @@ def rebuild(db, *, batch: int = 2000, progress: Callable[[int], None] | None = N
         db.execute(f"insert into {t}({t}) values ('delete-all')")
     n = 0
     for rows in _rows(db, batch):
-        db.conn.executemany(f"insert into {FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
-                            [(i, shadow(t), shadow(b)) for i, t, b in rows])
+        db.conn.executemany(f"insert into {FTS_TABLE}(rowid, body, title) values (?, ?, ?)",
+                            [(i, char_shadow(b), char_shadow(t)) for i, t, b in rows])
         if bigram:
-            db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, title, body) values (?, ?, ?)",
-                                [(i, bigram_shadow(t), bigram_shadow(b)) for i, t, b in rows])
+            db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, body, title) values (?, ?, ?)",
+                                [(i, bigram_shadow(b), bigram_shadow(t)) for i, t, b in rows])
         n += len(rows)
         if progress:
             progress(n)
@@ -137,12 +140,13 @@ def rebuild(db, *, batch: int = 2000, progress: Callable[[int], None] | None = N
 
 
 def rebuild_bigram(db, *, batch: int = 2000) -> int:
-    """Index every article in the bigram index only (migration 0008 on an existing archive)."""
+    """Index every article in the bigram index only (migration 0008 on an existing archive; 0009
+    rebuilds both indexes afterwards, so on an old archive this is work done twice)."""
     db.execute(f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}) values ('delete-all')")
     n = 0
     for rows in _rows(db, batch):
-        db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, title, body) values (?, ?, ?)",
-                            [(i, bigram_shadow(t), bigram_shadow(b)) for i, t, b in rows])
+        db.conn.executemany(f"insert into {BIGRAM_TABLE}(rowid, body, title) values (?, ?, ?)",
+                            [(i, bigram_shadow(b), bigram_shadow(t)) for i, t, b in rows])
         n += len(rows)
     db.execute(f"insert into {BIGRAM_TABLE}({BIGRAM_TABLE}) values ('optimize')")
     return n

@@ -29,7 +29,7 @@ EXCERPT_AFTER = 80
 # Which index a query reads is decided in the MATCH argument: the index not used gets '""' (an empty
 # phrase, which matches nothing at once). A WHERE guard beside the MATCH would be tested per row.
 _MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
-_UMATCH = "(select case when expr = '' or bexpr <> '' then '\"\"' else expr end from fts_query)"
+_UMATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
 _BMATCH = "(select case when bexpr = '' then '\"\"' else bexpr end from fts_query)"
 def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_window: int = HEADLINE_WINDOW) -> str:
     """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
@@ -38,7 +38,7 @@ def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_wi
 with recursive
 {FTS_QUERY_CTE},
 hits as (
-  -- every word 2+ ideographs only: the bigram index; otherwise the character index
+  -- every word a lone ideograph: the character index; otherwise the bigram index
   select id from (select rowid as id from articles_fts_bigram
                   where articles_fts_bigram match {_BMATCH}
                   order by rowid desc limit {window})
@@ -60,7 +60,7 @@ in_headline as (
   union all
   select rowid as id from articles_fts
   where rowid >= (select lo from headline_from)
-    and articles_fts match (select case when positive = '' or bexpr <> '' then '""'
+    and articles_fts match (select case when positive = '' then '""'
         else '{{title}} : (' || positive || ') AND (' || expr || ')' end from fts_query)
 ),
 top as (
@@ -106,10 +106,12 @@ where :q <> '' and (instr(title, :q) > 0 or instr(body, :q) > 0)
 order by published_at desc
 limit 100"""
 
-MATCH_EXAMPLE_SQL = """-- The index directly: each Chinese character is one token, a query is a phrase of them.
-select a.id, a.title, a.published_at from articles_fts f join articles a on a.id = f.rowid
-where articles_fts match '"兰 铝" "职 代 会"'
-order by rank
+MATCH_EXAMPLE_SQL = """-- The indexes directly. articles_fts_bigram: a word of Chinese is a phrase of its bigrams (兰州铝业 ->
+-- "兰州 州铝 铝业"), a run's first/last character stands next to Latin and digits (2026年 -> "2026 年"), a lone
+-- character is a prefix query ("铝"*). articles_fts: one token per character, no positions (铝, 铝 OR 锌).
+select a.id, a.title, a.published_at from articles_fts_bigram f join articles a on a.id = f.rowid
+where articles_fts_bigram match '"兰铝" "职代 代会"'
+order by a.id desc
 limit 20"""
 
 
@@ -132,12 +134,16 @@ def help_rows() -> list[dict]:
                  "unranked and it reads every row (~0.5 s per million articles). Or paste `sql` and type q."),
          "sql": CONTAINS_SQL},
         {"key": "index", "title_zh": "索引规则", "title_en": "How the index is made",
-         "how": (f"articles_fts is a contentless FTS5 index (built-in unicode61 tokenizer) of title and body, "
-                 f"keyed by articles.id, rule {RULE_VERSION}: every Chinese character is one token, ASCII "
-                 f"letters/digits stay whole words (ESG, 2026), full-width letters/digits fold to ASCII. "
-                 f"A query term becomes a phrase of its characters: 兰铝 -> \"兰 铝\", 2026年 -> \"2026 年\". "
-                 f"A phrase of consecutive characters is a substring test, so 1-, 2-, 3- and 4+-character "
-                 f"queries are all exact. Latin words match whole words only (AI does not find OpenAI)."),
+         "how": (f"Two contentless FTS5 indexes (built-in unicode61 tokenizer) of body and title, keyed by "
+                 f"articles.id, rule {RULE_VERSION}. articles_fts_bigram: each run of Chinese characters as its "
+                 f"first character, every pair of neighbours and its last character (兰州铝业 -> 兰 兰州 州铝 铝业 "
+                 f"业); ASCII letters/digits stay whole words (ESG, 2026), full-width ones fold to ASCII; a run "
+                 f"of punctuation is one barrier token. A query word becomes a phrase: 兰州铝业 -> \"兰州 州铝 铝业\", "
+                 f"2026年 -> \"2026 年\", ESG报告 -> \"ESG 报 报告\"; consecutive positions make it a substring "
+                 f"test, so 2-, 3- and 4+-character and mixed queries are exact. articles_fts: each distinct "
+                 f"character once per article (detail=column, no positions) for queries of single characters "
+                 f"(铝, 铝 OR 锌); in articles_fts_bigram a single character is the prefix query \"铝\"*. Latin "
+                 f"words match whole words only (AI does not find OpenAI)."),
          "sql": MATCH_EXAMPLE_SQL},
     ]
 

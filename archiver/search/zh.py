@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-RULE_VERSION = "zh-unigram-2"
+RULE_VERSION = "zh-bigram-3"
 
 # CJK ideographs (and 々〆〇), each its own token. Ranges in code points; the SQL copy uses the same.
 CJK_RANGES = (
@@ -76,30 +76,44 @@ def shadow(text: str | None) -> str:
     return " ".join(_PIECE_RE.findall(_BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH))))
 
 
-# ----------------------------------------------------------------------------- the bigram index
-# A second index, ``articles_fts_bigram``, holds every pair of neighbouring ideographs of a run of
-# two or more (``兰州铝业`` -> ``兰州 州铝 铝业``); anything between runs (punctuation, spaces, Latin,
-# digits, a lone ideograph) is one barrier token. A term of two or more ideographs and nothing else
-# becomes a phrase of its bigrams (``"兰州 州铝 铝业"``): consecutive bigram positions are again a
-# substring test, and a bigram is far rarer than either of its characters, so the phrase is found
-# by reading short lists (the unigram index reads every article holding 铝 to find 兰州铝业).
-_CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "{2,}")
+# ----------------------------------------------------------------------------- the two indexes (rule 3)
+# ``articles_fts_bigram`` answers every query that is not a lone ideograph. Each run of ideographs
+# (a maximal sequence of them: punctuation, spaces, Latin and digits end a run) becomes, at
+# consecutive positions: its first ideograph, every pair of neighbours, its last ideograph
+# (``兰州铝业`` -> ``兰 兰州 州铝 铝业 业``); a run of one ideograph is that ideograph once. Latin words
+# and digits stay whole words, and each run of punctuation is the barrier token, as in the
+# character rule. So a query word of ideographs becomes a phrase of its bigrams (``兰州铝业`` ->
+# ``"兰州 州铝 铝业"``: consecutive positions, a substring test), and a mixed word keeps the run edges
+# it touches: ``2026年`` -> ``"2026 年"`` (年 opens a run right after 2026), ``ESG报告`` -> ``"ESG 报 报告"``,
+# ``铝合金6063`` -> ``"铝合 合金 金 6063"``. Every occurrence of an ideograph is the first half of a
+# bigram or the last ideograph of its run, so a lone ideograph is exactly the prefix query ``"铝"*``
+# here (exact, but a prefix query reads the lists of every bigram starting with it).
+#
+# ``articles_fts`` answers queries made only of lone ideographs (``铝``, ``铝 OR 锌``): each distinct
+# ideograph of the text once, ``detail=column`` (which article, which column; no positions).
+_CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "+")
+
+
+def _run_tokens(m: re.Match) -> str:
+    r = m.group(0)
+    if len(r) == 1:
+        return f" {r} "
+    return f" {r[0]} " + " ".join(r[i:i + 2] for i in range(len(r) - 1)) + f" {r[-1]} "
 
 
 def bigram_shadow(text: str | None) -> str:
-    """The text as the bigram index sees it: the bigrams of each run of 2+ ideographs, a barrier
-    token between runs."""
+    """The text as ``articles_fts_bigram`` sees it: each run of ideographs as its first ideograph,
+    its bigrams and its last ideograph; Latin and digits as words; punctuation runs as the barrier."""
     if not text:
         return ""
-    runs = _CJK_RUN_RE.findall(text)
-    return f" {BARRIER} ".join(" ".join(r[i:i + 2] for i in range(len(r) - 1)) for r in runs)
+    return _CJK_RUN_RE.sub(_run_tokens, _BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH)))
 
 
-def bigram_phrase(lit: str) -> str | None:
-    """The bigram-index phrase of a term typed as ``lit``, or None when it is not 2+ ideographs only."""
-    if len(lit) < 2 or not all(is_cjk(c) for c in lit):
-        return None
-    return '"' + " ".join(lit[i:i + 2] for i in range(len(lit) - 1)) + '"'
+def char_shadow(text: str | None) -> str:
+    """The text as ``articles_fts`` sees it: every distinct ideograph once (no positions are kept)."""
+    if not text:
+        return ""
+    return " ".join(dict.fromkeys(_CJK_RE.findall(text)))
 
 
 # Words that are operators when typed in capitals, outside quotes, as a term of their own.
@@ -111,54 +125,66 @@ REFUSED_NO_WORD = "没有检索词。 No word to search for: OR, AND and NOT joi
 
 @dataclass
 class Term:
-    phrase: str          # the FTS5 phrase, with its double quotes
+    phrase: str          # the character-index phrase (``"铝"``), with its double quotes; used for lone ideographs
     lit: str             # the term as typed (full-width ASCII folded), spaces at its ends removed
-    raw: str = ""        # the term as typed, spaces kept (a quoted " 兰铝" is not ideographs only)
+    bphrase: str = ""    # the bigram-index phrase; a lone ideograph is the prefix query ``"铝"*``
+    lone: bool = False   # the term is one ideograph and nothing else (spaces aside)
 
-    @property
-    def bphrase(self) -> str | None:
-        return bigram_phrase(self.raw or self.lit)
+
+def _expr(groups: list[list[str]], excluded: list[str]) -> str:
+    if not groups:
+        return ""
+    pos = " ".join(("(" + " OR ".join(g) + ")") if len(g) > 1 else g[0] for g in groups)
+    if not excluded:
+        return pos
+    neg = ("(" + " OR ".join(excluded) + ")") if len(excluded) > 1 else excluded[0]
+    return f"{pos} NOT {neg}"
 
 
 @dataclass
 class Parsed:
-    """A researcher's query: groups of alternatives (all groups must match), exclusions, or a refusal."""
+    """A researcher's query: groups of alternatives (all groups must match), exclusions, or a refusal.
+
+    Exactly one of :attr:`expr` (``articles_fts``: every word a lone ideograph) and :attr:`bexpr`
+    (``articles_fts_bigram``: anything else) is non-empty for a query with a word to find.
+    """
     groups: list[list[Term]] = field(default_factory=list)
     excluded: list[Term] = field(default_factory=list)
     message: str = ""
 
     @property
+    def _all_lone(self) -> bool:
+        return all(t.lone for g in self.groups for t in g) and all(t.lone for t in self.excluded)
+
+    def _build(self, attr: str, *, negative: bool = True) -> str:
+        return _expr([[getattr(t, attr) for t in g] for g in self.groups],
+                     [getattr(t, attr) for t in self.excluded] if negative else [])
+
+    @property
     def expr(self) -> str:
-        if not self.groups:
-            return ""
-        pos = " ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
-                       for g in self.groups)
-        if not self.excluded:
-            return pos
-        neg = (("(" + " OR ".join(t.phrase for t in self.excluded) + ")") if len(self.excluded) > 1
-               else self.excluded[0].phrase)
-        return f"{pos} NOT {neg}"
+        """The query for the character index ``articles_fts``, or '' unless every word is a lone ideograph."""
+        return self._build("phrase") if self.groups and self._all_lone else ""
 
     @property
     def bexpr(self) -> str:
-        """The same query for the bigram index, or '' when a term is not 2+ ideographs only."""
-        terms = [t for g in self.groups for t in g] + self.excluded
-        if not self.groups or any(t.bphrase is None for t in terms):
-            return ""
-        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups],
-                      [Term(t.bphrase, t.lit) for t in self.excluded]).expr
+        """The query for the bigram index ``articles_fts_bigram``, or '' when :attr:`expr` is used."""
+        return self._build("bphrase") if self.groups and not self._all_lone else ""
 
     @property
     def positive(self) -> str:
-        """The words to find, without the exclusions (unigram index)."""
-        return Parsed(self.groups).expr
+        """:attr:`expr` without the exclusions."""
+        return self._build("phrase", negative=False) if self.expr else ""
 
     @property
     def bpositive(self) -> str:
-        """The words to find, without the exclusions (bigram index; '' when :attr:`bexpr` is '')."""
-        if not self.bexpr:
-            return ""
-        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups]).expr
+        """:attr:`bexpr` without the exclusions."""
+        return self._build("bphrase", negative=False) if self.bexpr else ""
+
+    @property
+    def query(self) -> str:
+        """The whole query for ``articles_fts_bigram``, whatever its words (lone ideographs as prefix
+        queries): exact for any query, the one expression hand-written SQL needs."""
+        return self._build("bphrase")
 
     @property
     def first(self) -> str:
@@ -177,11 +203,11 @@ def parse(q: str | None) -> Parsed:
     Every other character is literal. A query of exclusions only is refused with a message."""
     out = Parsed()
     prev = None                      # the token before this one: 'OR', 'AND', 'NOT' or 'T'
-    for phrase, lit, raw, quoted, dash in _walk(q):
+    for phrase, lit, quoted, dash, bphrase, lone in _walk(q):
         if not quoted and not dash and lit in OPERATORS:
             prev = lit
             continue
-        term = Term(phrase, lit, raw)
+        term = Term(phrase, lit, bphrase + ("*" if lone else ""), lone)
         if dash or prev == "NOT":
             out.excluded.append(term)
         elif prev == "OR" and out.groups:
@@ -196,12 +222,15 @@ def parse(q: str | None) -> Parsed:
 
 
 def fts_query(q: str | None) -> str:
-    """A researcher's query as an FTS5 MATCH expression: one phrase per term, groups ANDed.
+    """A researcher's query as an FTS5 MATCH expression for ``articles_fts_bigram`` (exact for any
+    query): one phrase per term, groups ANDed.
 
-    ``兰州铝业 职代会`` -> ``"兰 州 铝 业" "职 代 会"``; ``兰铝 OR 中铝 -氧化铝`` ->
-    ``("兰 铝" OR "中 铝") NOT "氧 化 铝"``. Any input gives a valid expression ('' for nothing).
+    ``兰州铝业 职代会`` -> ``"兰州 州铝 铝业" "职代 代会"``; ``兰铝 OR 中铝 -氧化铝`` ->
+    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝`` -> ``"铝"*``. Any input gives a valid expression
+    ('' for nothing). The canned query reads ``articles_fts`` instead when every word is a lone
+    ideograph (:attr:`Parsed.expr`).
     """
-    return parse(q).expr
+    return parse(q).query
 
 
 def first_term(q: str | None) -> str:
@@ -209,38 +238,88 @@ def first_term(q: str | None) -> str:
     return parse(q).first
 
 
-def _walk(q: str | None) -> list[tuple[str, str, str, bool, bool]]:
-    """The terms of a query: (phrase, literal, raw literal, quoted, dash) each."""
-    terms: list[tuple[str, str, str, bool, bool]] = []
+def _walk(q: str | None) -> list[tuple[str, str, bool, bool, str, bool]]:
+    """The terms of a query: (character phrase, literal, quoted, dash, bigram phrase, lone) each.
+
+    A character-by-character state machine, mirrored step for step by the SQL copy (``walk`` in
+    :data:`FTS_QUERY_CTE`). For the bigram phrase: ``pc`` is the ideograph just before (if the
+    previous character was one), ``sl`` the length of the current run of ideographs, ``pre``
+    whether a non-space character precedes the run in the term, ``pend`` the last ideograph of a
+    finished run of 2+, written only if a non-space character follows it in the term.
+    """
+    terms: list[tuple[str, str, bool, bool, str, bool]] = []
     cur: list[str] = []
     lit: list[str] = []
+    bs: list[str] = []
     inq = False
     dash = False
     prev_barrier = False
+    pc, sl, pre, nn, nc, pend = "", 0, False, 0, 0, ""
     for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
         if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
             term = "".join(cur).strip(" ")
+            if pc and sl == 1 and not pre:
+                bs.append(f" {pc} ")
             if term:
-                terms.append(('"' + term.replace("  ", " ") + '"', "".join(lit).strip(" "), "".join(lit),
-                              (ch == '"' or ch == "\0") and inq, dash))
+                terms.append(('"' + term.replace("  ", " ") + '"', "".join(lit).strip(" "),
+                              (ch == '"' or ch == "\0") and inq, dash,
+                              '"' + "".join(bs).strip(" ").replace("  ", " ") + '"', nn == 1 and nc == 1))
             cur.clear()
             lit.clear()
+            bs.clear()
             prev_barrier = False
             dash = False
+            pc, sl, pre, nn, nc, pend = "", 0, False, 0, 0, ""
             if ch == '"':
                 inq = not inq
             continue
         if ch == "-" and not inq and not cur and not dash:
             dash = True                      # a leading '-' outside quotes: exclude this term
             continue
+        f = ch.translate(_FULLWIDTH)
+        if _CJK_RE.match(ch):
+            if not pc:                       # a run of ideographs starts
+                if pend:
+                    bs.append(f" {pend} ")
+                    pend = ""
+                pre = nn > 0
+                if pre:
+                    bs.append(f" {ch} ")
+                sl = 1
+            else:
+                bs.append(f" {pc}{ch} ")
+                sl += 1
+            pc = ch
+            nn += 1
+            nc += 1
+        else:
+            if pc:                           # a run of ideographs ends
+                if sl == 1:
+                    if not pre:
+                        bs.append(f" {pc} ")
+                else:
+                    pend = pc
+            pc = ""
+            if ch in QUERY_SPACES and not _BARRIER_CHAR_RE.match(ch):     # a space inside quotes
+                bs.append(f)
+            else:
+                if pend:
+                    bs.append(f" {pend} ")
+                    pend = ""
+                if _BARRIER_CHAR_RE.match(ch):
+                    if not prev_barrier:
+                        bs.append(f" {BARRIER} ")
+                else:
+                    bs.append(f)
+                nn += 1
         if _BARRIER_CHAR_RE.match(ch):
             if not prev_barrier:
                 cur.append(f" {BARRIER} ")
             prev_barrier = True
         else:
-            cur.append(f" {ch} " if _CJK_RE.match(ch) else ch.translate(_FULLWIDTH))
+            cur.append(f" {ch} " if _CJK_RE.match(ch) else f)
             prev_barrier = False
-        lit.append(ch.translate(_FULLWIDTH))
+        lit.append(f)
     return terms
 
 
@@ -271,10 +350,12 @@ chars(i, ch, k, f) as (
     case when {_sql_ranges("u", FULLWIDTH_RANGES)} then char(u - {FULLWIDTH_OFFSET}) else ch end
   from (select i, ch, unicode(ch) as u from chars0)
 ),
-walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, allc, pc, bg, t_bphrase) as (
-  -- one row per character; a row that ends a term carries it in t_* (phrase, as typed, quoted, '-',
-  -- bigram phrase when the term is 2+ ideographs only: allc, pc (previous ideograph), bg (bigrams))
-  select 0, 0, 0, 0, '', '', null, null, 0, 0, 1, '', '', null
+walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre, nn, nc, pend, bs, t_bphrase, t_lone) as (
+  -- one row per character; a row that ends a term carries it in t_* (character phrase, as typed,
+  -- quoted, '-', bigram phrase, lone ideograph). The bigram phrase is built in bs like _walk() in
+  -- Python: pc ideograph just before, sl run length, pre a non-space character before the run,
+  -- nn/nc non-space characters/ideographs in the term, pend a run's last ideograph not yet written
+  select 0, 0, 0, 0, '', '', null, null, 0, 0, '', 0, 0, 0, 0, '', '', null, null
   union all
   select c.i,
     case when c.k = 'q' then 1 - w.inq else w.inq end,
@@ -289,31 +370,51 @@ walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, allc, pc, bg
     trim(w.lit, ' '),
     c.k in ('q', 'end') and w.inq = 1,
     w.dash,
-    case when {_FLUSH} then 1 when {_DASH} or c.k = 'c' then w.allc else 0 end,
     case when {_FLUSH} then '' when {_DASH} then w.pc when c.k = 'c' then c.ch else '' end,
-    case when {_FLUSH} then '' when c.k = 'c' and w.pc <> '' and not {_DASH} then w.bg || ' ' || w.pc || c.ch
-      else w.bg end,
-    case when {_FLUSH} and w.allc = 1 and w.bg <> '' then '"' || ltrim(w.bg, ' ') || '"' end
+    case when {_FLUSH} then 0 when c.k = 'c' and not {_DASH} then (case when w.pc = '' then 1 else w.sl + 1 end)
+      else w.sl end,
+    case when {_FLUSH} then 0 when c.k = 'c' and w.pc = '' and not {_DASH} then w.nn > 0 else w.pre end,
+    case when {_FLUSH} then 0 when {_DASH} or c.k = 's' then w.nn else w.nn + 1 end,
+    case when {_FLUSH} then 0 when c.k = 'c' and not {_DASH} then w.nc + 1 else w.nc end,
+    case when {_FLUSH} then '' when {_DASH} then w.pend
+      when c.k = 'c' then (case when w.pc = '' then '' else w.pend end)
+      when c.k = 's' then (case when w.pc <> '' and w.sl > 1 then w.pc else w.pend end)
+      else '' end,
+    case when {_FLUSH} then '' when {_DASH} then w.bs
+      when c.k = 'c' then w.bs || (case when w.pc = '' then
+          (case when w.pend <> '' then ' ' || w.pend || ' ' else '' end)
+          || (case when w.nn > 0 then ' ' || c.ch || ' ' else '' end)
+        else ' ' || w.pc || c.ch || ' ' end)
+      else w.bs || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end)
+        || (case when c.k = 's' then c.f else
+          (case when w.pc <> '' and w.sl > 1 then ' ' || w.pc || ' ' when w.pend <> '' then ' ' || w.pend || ' '
+            else '' end)
+          || (case when c.k in ('b', 'n') then (case when w.pb then '' else ' ' || char({ord(BARRIER)}) || ' ' end)
+            else c.f end) end) end,
+    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.bs
+        || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end), ' '), '  ', ' ')
+        || '"' || (case when w.nn = 1 and w.nc = 1 then '*' else '' end) end,
+    w.nn = 1 and w.nc = 1
   from walk w join chars c on c.i = w.i + 1
 ),
-terms(seq, phrase, lit, kind, dash, bphrase) as (
+terms(seq, phrase, lit, kind, dash, bphrase, lone) as (
   -- OR, AND, NOT typed in capitals as a term of their own (not quoted, no '-') are operators
   select i, t_phrase, t_lit,
     case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash,
-    t_bphrase
+    t_bphrase, t_lone
   from walk where t_phrase is not null
 ),
-roles(seq, phrase, lit, kind, role, prev, bphrase) as (
+roles(seq, phrase, lit, kind, role, prev, bphrase, lone) as (
   select seq, phrase, lit, kind,
     case when dash = 1 or lag(kind) over (order by seq) = 'NOT' then 'neg' else 'pos' end,
-    lag(kind) over (order by seq), bphrase
+    lag(kind) over (order by seq), bphrase, lone
   from terms
 ),
-grouped(seq, phrase, lit, role, g, bphrase) as (
+grouped(seq, phrase, lit, role, g, bphrase, lone) as (
   -- a word after OR joins the group of the word before it; every other word starts a group
   select seq, phrase, lit, role,
     sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq),
-    bphrase
+    bphrase, lone
   from (select *, count(case when role = 'pos' then 1 end)
           over (order by seq rows between unbounded preceding and 1 preceding) as before
         from roles where kind = 'T')
@@ -330,7 +431,7 @@ pos_groups(g, alts, balts) as (
       else bphrase end
   from grouped where role = 'pos'
 ),
-parts(pos, neg, bpos, bneg, nneg, nterms, inelig, first) as (
+parts(pos, neg, bpos, bneg, nneg, nterms, nonlone, first) as (
   select
     coalesce((select group_concat(alts, ' ') over (order by g rows between unbounded preceding and unbounded following)
               from (select distinct g, alts from pos_groups) limit 1), ''),
@@ -342,20 +443,23 @@ parts(pos, neg, bpos, bneg, nneg, nterms, inelig, first) as (
      from grouped where role = 'neg' limit 1),
     (select count(*) from grouped where role = 'neg'),
     (select count(*) from terms),
-    (select count(*) from grouped where bphrase is null),
+    (select count(*) from grouped where not lone),
     coalesce((select lit from grouped where role = 'pos' order by seq limit 1), '')
 ),
-fts_query(expr, first, message, bexpr, positive, bpositive) as (
-  -- expr: the query for articles_fts; bexpr: for articles_fts_bigram ('' unless every word is 2+
-  -- ideographs only); positive/bpositive: the words to find without the exclusions
-  select case when pos = '' then '' when nneg = 0 then pos
+fts_query(expr, first, message, bexpr, positive, bpositive, query) as (
+  -- expr: the query for articles_fts ('' unless every word is a lone ideograph); bexpr: for
+  -- articles_fts_bigram (otherwise); positive/bpositive: the same without the exclusions;
+  -- query: the whole query for articles_fts_bigram whatever its words (Python fts_query())
+  select case when pos = '' or nonlone > 0 then '' when nneg = 0 then pos
       when nneg = 1 then pos || ' NOT ' || neg else pos || ' NOT (' || neg || ')' end,
     first,
     case when pos <> '' then '' when nneg > 0 then '{REFUSED_ONLY_EXCLUDED}'
       when nterms > 0 then '{REFUSED_NO_WORD}' else '' end,
-    case when pos = '' or inelig > 0 then '' when nneg = 0 then bpos
+    case when pos = '' or nonlone = 0 then '' when nneg = 0 then bpos
       when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end,
-    pos,
-    case when pos = '' or inelig > 0 then '' else bpos end
+    case when pos = '' or nonlone > 0 then '' else pos end,
+    case when pos = '' or nonlone = 0 then '' else bpos end,
+    case when pos = '' then '' when nneg = 0 then bpos
+      when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end
   from parts
 )"""

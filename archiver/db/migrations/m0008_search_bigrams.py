@@ -6,7 +6,8 @@ phrase whose lists are those of single characters, and at 1M articles reading th
 more ideographs (``archiver.search.zh.bigram_shadow``), so such a query reads the far shorter lists
 of its bigrams. The canned ``search`` query uses it whenever every word of the query is 2+
 ideographs only; anything else (1 character, Latin, digits) still goes to ``articles_fts``.
-Triggers keep it in step like the first index; ``search_help`` is rewritten with the new SQL.
+Triggers keep it in step like the first index. (Since 0009 this migration only creates the
+table: 0009 defines its rule 3 content and fills it.)
 Built-in FTS5 only: a plain Datasette or sqlite3 opens the file as before.
 """
 from archiver.db import search_index
@@ -15,6 +16,6 @@ NAME = "0008_search_bigrams"
 
 
 def up(db):
+    # The index is created with today's definition and filled by 0009, which rebuilds both indexes
+    # with rule 3 right after this one (filling it here too would index every article twice).
     search_index.create_bigram(db)
-    search_index.rebuild_bigram(db)
-    search_index.write_help(db)
