@@ -11,15 +11,13 @@ What it adds to any Datasette 0.65 that opens an archive (a database with ``arti
   ``?_fields=all`` on an article, ``?_col=``/``?_nocol=`` on the table give Datasette's own pages.
 * ``/-/archived/<db>/<raw id>``: the archived response, served with a Content-Security-Policy that
   allows no script and no request (and ``sandbox``), shown in a ``sandbox=""`` frame.
-* Chinese in the table search box and ``?_search=`` (also ``?_search_title=``, ``?_search_body=``)
-  of ``articles``: the plugin's ``filters_from_request`` hook parses the query with the rule of
-  :mod:`archiver.search.zh` (OR, -word, "quoted") and reads the index the canned ``search`` reads
-  (``articles_fts`` for lone ideographs, ``articles_fts_bigram`` otherwise), so the box finds its
-  matches as fast as the ranked search. No ``fts_table`` is announced: Datasette's own search
-  filter reads one index only, and without this plugin no box is shown (better than one that
-  finds nothing; the canned query ``search`` and ``search_help`` still work).
-* ``zh_fts_query(q)`` (and ``escape_fts(q)`` on the archive's connections) as SQL functions for
-  hand-written SQL: the query as an ``articles_fts_bigram`` MATCH expression, exact for any query.
+* Chinese in the table search box and ``?_search=``: ``escape_fts()`` is replaced, on the archive's
+  connections only, by the query rule of :mod:`archiver.search.zh` (兰铝 -> ``"兰铝"``; OR, -word,
+  "quoted"), and the ``articles`` table is told its index (``fts_table: articles_fts``, ``fts_pk: id``):
+  the one index the canned ``search`` reads, with the same MATCH expression (the fast path).
+  Without this plugin that box would silently return nothing for two or more Chinese characters,
+  so the index is announced here and not in ``metadata.yml``.
+* ``zh_fts_query(q)`` as an SQL function, for hand-written SQL.
 * Article bodies in Datasette's own table and row pages as readable text: ``body`` one paragraph
   per line, ``body_html`` through the allowlist sanitiser; article ids in query results as links.
 * A ``year`` facet type (``{"year": "published_at"}`` in metadata, or ``?_facet_year=published_at``).
@@ -97,34 +95,13 @@ def prepare_connection(conn, database, datasette):
         conn.create_function("escape_fts", 1, zh_escape_fts, deterministic=True)
 
 
-SEARCH_COLUMNS = {"_search": None, "_search_title": "title", "_search_body": "body"}
-
-
-@hookimpl(trylast=True)     # after Datasette's own search filter, so supports_search=True stands
-def filters_from_request(request, database, table, datasette):
-    """``?_search=`` on the archive's ``articles``: the index the canned query reads, chosen per query."""
-    if table != "articles" or database not in _archive_databases(datasette):
-        return None
-    from datasette.filters import FilterArguments
-    from datasette.utils.asgi import BadRequest
-
-    from archiver.search.query import index_and_expr
-    from archiver.search.zh import parse
-
-    where, params, human, extra = [], {}, [], {"supports_search": True}
-    for i, (key, q) in enumerate((k, request.args[k]) for k in request.args if k.startswith("_search")
-                                 and k != "_searchmode"):
-        if key not in SEARCH_COLUMNS:
-            raise BadRequest("Cannot search by that column")
-        index, expr = index_and_expr(parse(q))
-        if expr and SEARCH_COLUMNS[key]:
-            expr = "{%s} : (%s)" % (SEARCH_COLUMNS[key], expr)
-        where.append(f"id in (select rowid from [{index}] where [{index}] match :zh_search_{i})")
-        params[f"zh_search_{i}"] = expr or '""'
-        human.append(f'search matches "{q}"' if not SEARCH_COLUMNS[key]
-                     else f'search column "{SEARCH_COLUMNS[key]}" matches "{q}"')
-        extra["search"] = q
-    return FilterArguments(where, params, human, extra)
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    dbs = _archive_databases(datasette)
+    if not dbs:
+        return {}
+    return {"databases": {name: {"tables": {"articles": {"fts_table": FTS_TABLE, "fts_pk": "id"}}}
+                          for name in dbs}}
 
 
 # ----------------------------------------------------------------------------- bodies
@@ -338,14 +315,12 @@ async def _search_chart_vars(datasette, database, q, parsed) -> dict:
     from archiver.research.charts import search_charts
     from archiver.search.sql import RANK_WINDOW
 
-    if parsed is None or not parsed.groups:
+    if parsed is None or not parsed.expr:
         return {"total": 0 if parsed is not None else None, "charts": [], "note": ""}
     table_url = datasette.urls.table(database, "articles")
 
     def build(conn):
-        # the index the canned query reads for this query (articles_fts for lone ideographs)
-        from archiver.search.query import index_and_expr
-        index, expr = index_and_expr(parsed)
+        index, expr = FTS_TABLE, parsed.expr
         done = _with_deadline(conn, CHART_TIME_LIMIT_MS,
                               lambda: search_charts(conn, expr, table_url=table_url, q=q, index=index))
         if done is not None:

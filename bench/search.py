@@ -50,8 +50,8 @@ sys.path.insert(0, str(REPO))
 
 from archiver.db import Archive, open_db, search_index  # noqa: E402
 from archiver.search.sql import RANK_WINDOW, search_sql  # noqa: E402
-from archiver.search.query import index_and_expr, matching_ids  # noqa: E402
-from archiver.search.zh import is_cjk, parse  # noqa: E402
+from archiver.search.query import matching_ids  # noqa: E402
+from archiver.search.zh import fts_query, is_cjk  # noqa: E402
 
 CLAUSE_END = re.compile(r"(?<=[，。；！？、,;!?：:])")
 FIXED_QUERIES = {
@@ -179,13 +179,10 @@ def sizes(conn) -> dict:
     text = conn.execute("select sum(length(cast(title as blob)) + length(cast(body as blob))), "
                         "sum(length(title) + length(body)), count(*) from articles").fetchone()
     fts = conn.execute("select sum(pgsize) from dbstat where name like 'articles_fts%'").fetchone()[0]
-    big = conn.execute("select coalesce(sum(pgsize), 0) from dbstat where name like 'articles_fts_bigram%'"
-                       ).fetchone()[0]
     table = conn.execute("select sum(pgsize) from dbstat where name = 'articles'").fetchone()[0]
     return {"articles": text[2], "text_mb": round(text[0] / 1e6, 1), "text_chars_m": round(text[1] / 1e6, 1),
             "mean_chars": round(text[1] / max(1, text[2])), "articles_table_mb": round(table / 1e6, 1),
-            "index_mb": round(fts / 1e6, 1), "index_to_text": round(fts / text[0], 3),
-            "unigram_to_text": round((fts - big) / text[0], 3), "bigram_to_text": round(big / text[0], 3)}
+            "index_mb": round(fts / 1e6, 1), "index_to_text": round(fts / text[0], 3)}
 
 
 # ----------------------------------------------------------------------------- queries
@@ -225,11 +222,10 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
 
 
-# What the table search box runs with the plugin (its filters_from_request hook): the index the
-# canned query would read (archiver.search.query.index_and_expr).
+# What Datasette's table search box runs with the plugin (escape_fts = the canned query's expression).
 BOX_SQL = ("select id, title, site, published_at from articles where id in "
-           "(select rowid from {index} where {index} match :expr) order by published_at desc limit 101")
-BOX_COUNT_SQL = "select count(*) from articles where id in (select rowid from {index} where {index} match :expr)"
+           "(select rowid from articles_fts where articles_fts match :expr) order by published_at desc limit 101")
+BOX_COUNT_SQL = "select count(*) from articles where id in (select rowid from articles_fts where articles_fts match :expr)"
 LIKE_SQL = "select id from articles where title like :pat or body like :pat"
 
 
@@ -244,13 +240,13 @@ def measure(path: Path, windows: list[int], like: bool, box: bool = True) -> dic
                "precision": [], "window_exact": 0}
         per_window = {w: [] for w in windows}
         for q in qs:
-            index, expr = index_and_expr(parse(q))
+            expr = fts_query(q)
             for w in windows:
                 ms, top = timed(conn, search[w], {"q": q}, 3)
                 per_window[w].append(ms)
             if box:
-                b1, _ = timed(conn, BOX_SQL.format(index=index), {"expr": expr}, 3)
-                b2, _ = timed(conn, BOX_COUNT_SQL.format(index=index), {"expr": expr}, 3)
+                b1, _ = timed(conn, BOX_SQL, {"expr": expr}, 3)
+                b2, _ = timed(conn, BOX_COUNT_SQL, {"expr": expr}, 3)
                 row["box_ms"].append(b1 + b2)
             found = set(matching_ids(conn, q))        # the index the canned query reads for q
             row["matches"].append(len(found))
@@ -289,8 +285,7 @@ def report(n: int, b: dict, m: dict, windows: list[int], like: bool) -> str:
     lines = [f"== {n:,} articles: {s['text_chars_m']} M characters ({s['mean_chars']} per article), "
              f"text {s['text_mb']} MB",
              f"   index {s['index_mb']} MB = {s['index_to_text']:.2f} x the text it indexes "
-             f"(characters {s['unigram_to_text']:.2f} x + bigrams {s['bigram_to_text']:.2f} x; "
-             f"articles table {s['articles_table_mb']} MB)",
+             f"(articles table {s['articles_table_mb']} MB)",
              f"   build: articles {b['articles_insert_s']} s, index {b['index_build_s']} s; keeping it in step: "
              f"{b['upsert_ms_per_article']} ms per Archive.upsert_article (index in step: {b['index_in_step']})"]
     head = "   class   n  matches(med/max)  " + "  ".join(f"search w={w} p50/p95/max ms" for w in windows)

@@ -10,6 +10,12 @@ from archiver.search.zh import parse
 from tests.searchutil import put
 
 
+def _truth(db, q: str) -> list[int]:
+    words = q.split()
+    return [r[0] for r in db.execute("select id, title, body from articles order by id")
+            if all(w in (r[1] or "") or w in (r[2] or "") for w in words)]
+
+
 def test_migration_creates_index_and_help(tmp_path):
     a = Archive.open(tmp_path / "a.db")
     assert "0005_search" in applied_migrations(a.db)
@@ -84,10 +90,9 @@ def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
     a.close()
     conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
     assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
-    assert conn.execute("""select rowid from articles_fts_bigram where articles_fts_bigram match '"职代 代会"'"""
-                        ).fetchall() == [(1,)]
+    assert conn.execute("""select rowid from articles_fts where articles_fts match '"职代 代会"'""").fetchall() == [(1,)]
     assert conn.execute("""select rowid from articles_fts where articles_fts match '职'""").fetchall() == [(1,)]
-    with pytest.raises(sqlite3.OperationalError, match="zh_chars3|zh_bigrams3"):
+    with pytest.raises(sqlite3.OperationalError, match="zh_index3"):
         conn.execute("update articles set title = '改' where id = 1")
     conn.close()
 
@@ -143,40 +148,30 @@ def test_search_multi_term_mixed_and_fullwidth(tmp_path):
     assert ids("职代会 不存在的词") == []
 
 
-def _truth(db, q: str) -> list[int]:
-    words = q.split()
-    return [r[0] for r in db.execute("select id, title, body from articles order by id")
-            if all(w in (r[1] or "") or w in (r[2] or "") for w in words)]
-
-
-def test_both_indexes_are_kept_in_step_and_find_exactly_the_substrings(tmp_path):
+def test_the_index_finds_exactly_the_substrings_and_follows_changes(tmp_path):
     a = Archive.open(tmp_path / "a.db")
-    assert search_index.has_bigram(a.db)
     put(a, 1, "兰州铝业召开职代会", "兰州铝业。职代会在兰州召开，铝业发展。")
     put(a, 2, "中铝新闻", "兰州 铝业不是兰州铝业？兰州铝。业")
     put(a, 3, "其他", "电解铝产能2026年，A股B")
     queries = ["兰州铝业", "兰州", "铝业", "州铝", "铝业发展", "职代会", "电解铝产能", "兰州铝业 职代会",
-               "业兰", "铝", "州", "能", "铝 2026年", "2026年", "能2026", "A股B", "股", "铝。业", "铝 兰州"]
+               "业兰", "铝", "州", "能", "铝 2026年", "2026年", "能2026", "A股B", "股", "铝。业", "铝 兰州",
+               "年，A", "产能2026年，A股"]
     for q in queries:
-        want = _truth(a.db, q)
-        assert matching_ids(a.db, q) == want, q
-        assert matching_ids(a.db, q, index="articles_fts_bigram") == want, q      # answers any query
-        if parse(q).expr:
-            assert matching_ids(a.db, q, index="articles_fts") == want, q
+        assert matching_ids(a.db, q) == _truth(a.db, q), q
     assert matching_ids(a.db, "兰州 OR 电解") == [1, 2, 3] and matching_ids(a.db, "兰州 -职代会") == [2]
     assert matching_ids(a.db, "铝 -职") == [2, 3] and matching_ids(a.db, "铝 OR 能") == [1, 2, 3]
     a.db.execute("update articles set body = '换了内容' where id = 2")
-    assert matching_ids(a.db, "兰州铝业", index="articles_fts_bigram") == [1]
+    assert matching_ids(a.db, "兰州铝业") == [1]
     assert matching_ids(a.db, "换") == [2] and matching_ids(a.db, "业") == [1]
     for t in ("sightings", "dedup_lsh", "dedup_signatures"):
         a.db.execute(f"delete from {t} where article_id = 1")
     a.db.execute("delete from articles where id = 1")
-    assert matching_ids(a.db, "兰州铝业", index="articles_fts_bigram") == []
-    assert matching_ids(a.db, "换了内容", index="articles_fts_bigram") == [2]
-    assert matching_ids(a.db, "业") == []
+    assert matching_ids(a.db, "兰州铝业") == [] and matching_ids(a.db, "业") == []
+    assert matching_ids(a.db, "换了内容") == [2]
     assert search_index.check(a.db)["ok"]
-    a.db.execute("drop trigger articles_fts_bigram_insert")
-    assert search_index.check(a.db)["missing_triggers"] == ["articles_fts_bigram_insert"]
+    a.db.execute("insert into articles_fts(articles_fts, rank) values ('integrity-check', 0)")
+    a.db.execute("drop trigger articles_fts_update")
+    assert search_index.check(a.db)["missing_triggers"] == ["articles_fts_update"]
 
 
 # Rule 2 as migrations 0005 and 0008 left an archive (before 0009): per-character phrases in
@@ -206,7 +201,7 @@ def _make_rule2_archive(path) -> None:
     db.conn.create_function("zh_shadow", 1, shadow)
     db.conn.create_function("zh_bigrams", 1, _rule2_bigrams)
     for name, sql in _RULE2.items():
-        db.execute(f"drop table {name}")
+        db.execute(f"drop table if exists {name}")
         db.execute(sql)
         fn = "zh_shadow" if name == "articles_fts" else "zh_bigrams"
         db.execute(f"insert into {name}(rowid, title, body) select id, {fn}(title), {fn}(body) from articles")
@@ -230,9 +225,9 @@ def test_migration_0009_converts_a_rule2_archive(tmp_path):
     assert "0009_search_bigram_edges" in applied_migrations(b.db)
     assert b.db.repairs == []
     sql = {r[0]: r[1] for r in b.db.execute("select name, sql from sqlite_master where name like 'articles_fts%'")}
-    assert sql["articles_fts"].endswith("fts5(body, title, content='', detail=column)")
-    assert sql["articles_fts_bigram"].endswith("fts5(body, title, content='', columnsize=0)")
-    assert "zh_chars3" in sql["articles_fts_insert"] and "zh_bigrams3" in sql["articles_fts_bigram_insert"]
+    assert sql["articles_fts"].endswith("fts5(body, title, content='')")
+    assert "articles_fts_bigram" not in sql and not any("bigram" in n for n in sql)
+    assert all("zh_index3" in sql[f"articles_fts_{t}"] for t in ("insert", "update", "delete"))
     for q, want in [("职代会", [1]), ("铝", [1, 2]), ("2025年", [1]), ("ESG报告", [2]), ("电解铝 ESG", [2]),
                     ("铝 2025年", [1]), ("业", [1])]:
         assert matching_ids(b.db, q) == want, q

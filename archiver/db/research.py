@@ -188,7 +188,7 @@ def export_articles(db, *, sites: tuple[str, ...] = (), since: str | None = None
         expr = fts_query(search)
         if not expr:
             raise ValueError("the search has no words")
-        where.append("id in (select rowid from articles_fts_bigram where articles_fts_bigram match ?)")
+        where.append("id in (select rowid from articles_fts where articles_fts match ?)")
         params.append(expr)
     sql = f"select {', '.join(f'[{c}]' for c in cols)} from articles"
     if where:

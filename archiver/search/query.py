@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 
 from .sql import SEARCH_COUNT_SQL, SEARCH_SQL
-from .zh import parse
+from .zh import fts_query
 
 
 def _conn(db) -> sqlite3.Connection:
@@ -24,24 +24,10 @@ def count_by_site(db, q: str) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def index_and_expr(parsed) -> tuple[str, str]:
-    """The index the canned query reads for a parsed query, and its MATCH expression: the character
-    index ``articles_fts`` when every word is a lone ideograph, else ``articles_fts_bigram``."""
-    if parsed.expr:
-        return "articles_fts", parsed.expr
-    return "articles_fts_bigram", parsed.bexpr
-
-
-def matching_ids(db, q: str, *, index: str | None = None) -> list[int]:
-    """Every article id the index matches for ``q`` (unranked, ascending): the index the canned
-    query reads, or ``index`` if given (``articles_fts_bigram`` answers any query: lone ideographs
-    as prefix queries; ``articles_fts`` only queries of lone ideographs)."""
-    p = parse(q)
-    conn = _conn(db)
-    if index is None:
-        index, expr = index_and_expr(p)
-    else:
-        expr = p.query if index == "articles_fts_bigram" else p.expr
+def matching_ids(db, q: str) -> list[int]:
+    """Every article id the index matches for ``q`` (unranked, ascending)."""
+    expr = fts_query(q)
     if not expr:
         return []
-    return [r[0] for r in conn.execute(f"select rowid from {index} where {index} match ? order by rowid", [expr])]
+    return [r[0] for r in _conn(db).execute(
+        "select rowid from articles_fts where articles_fts match ? order by rowid", [expr])]

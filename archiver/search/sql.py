@@ -26,11 +26,9 @@ RESULT_LIMIT = 50
 EXCERPT_BEFORE = 40
 EXCERPT_AFTER = 80
 
-# Which index a query reads is decided in the MATCH argument: the index not used gets '""' (an empty
-# phrase, which matches nothing at once). A WHERE guard beside the MATCH would be tested per row.
 _MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
-_UMATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
-_BMATCH = "(select case when bexpr = '' then '\"\"' else bexpr end from fts_query)"
+
+
 def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_window: int = HEADLINE_WINDOW) -> str:
     """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
     return f"""-- 中文全文检索: the newest {window} matches, those with every word in the headline first, then newest
@@ -38,14 +36,8 @@ def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_wi
 with recursive
 {FTS_QUERY_CTE},
 hits as (
-  -- every word a lone ideograph: the character index; otherwise the bigram index
-  select id from (select rowid as id from articles_fts_bigram
-                  where articles_fts_bigram match {_BMATCH}
-                  order by rowid desc limit {window})
-  union all
-  select id from (select rowid as id from articles_fts
-                  where articles_fts match {_UMATCH}
-                  order by rowid desc limit {window})
+  select rowid as id from articles_fts where articles_fts match {_MATCH}
+  order by rowid desc limit {window}
 ),
 headline_from(lo) as (
   select min(id) from (select id from hits order by id desc limit {headline_window})
@@ -53,11 +45,6 @@ headline_from(lo) as (
 in_headline as (
   -- matches among the newest {headline_window} with every word in the headline. (No ORDER BY here: with
   -- ORDER BY rowid DESC, FTS5 in SQLite 3.40 ignored the lower rowid bound and read every match.)
-  select rowid as id from articles_fts_bigram
-  where rowid >= (select lo from headline_from)
-    and articles_fts_bigram match (select case when bpositive = '' then '""'
-        else '{{title}} : (' || bpositive || ') AND (' || bexpr || ')' end from fts_query)
-  union all
   select rowid as id from articles_fts
   where rowid >= (select lo from headline_from)
     and articles_fts match (select case when positive = '' then '""'
@@ -93,9 +80,7 @@ with recursive
 {FTS_QUERY_CTE}
 select a.site_name, a.site, count(*) as articles,
   min(a.published_at) as earliest, max(a.published_at) as latest
-from (select rowid as id from articles_fts_bigram where articles_fts_bigram match {_BMATCH}
-      union all
-      select rowid from articles_fts where articles_fts match {_UMATCH}) f
+from (select rowid as id from articles_fts where articles_fts match {_MATCH}) f
   join articles a on a.id = f.id
 group by a.site
 order by articles desc"""
@@ -106,11 +91,11 @@ where :q <> '' and (instr(title, :q) > 0 or instr(body, :q) > 0)
 order by published_at desc
 limit 100"""
 
-MATCH_EXAMPLE_SQL = """-- The indexes directly. articles_fts_bigram: a word of Chinese is a phrase of its bigrams (兰州铝业 ->
--- "兰州 州铝 铝业"), a run's first/last character stands next to Latin and digits (2026年 -> "2026 年"), a lone
--- character is a prefix query ("铝"*). articles_fts: one token per character, no positions (铝, 铝 OR 锌).
-select a.id, a.title, a.published_at from articles_fts_bigram f join articles a on a.id = f.rowid
-where articles_fts_bigram match '"兰铝" "职代 代会"'
+MATCH_EXAMPLE_SQL = """-- The index directly: a word of Chinese is a phrase of its bigrams (兰州铝业 -> "兰州 州铝 铝业"), a
+-- run's first/last character stands next to Latin and digits (2026年 -> "2026 年"), a lone character is one
+-- token ("铝").
+select a.id, a.title, a.published_at from articles_fts f join articles a on a.id = f.rowid
+where articles_fts match '"兰铝" "职代 代会" "铝"'
 order by a.id desc
 limit 20"""
 
@@ -134,16 +119,15 @@ def help_rows() -> list[dict]:
                  "unranked and it reads every row (~0.5 s per million articles). Or paste `sql` and type q."),
          "sql": CONTAINS_SQL},
         {"key": "index", "title_zh": "索引规则", "title_en": "How the index is made",
-         "how": (f"Two contentless FTS5 indexes (built-in unicode61 tokenizer) of body and title, keyed by "
-                 f"articles.id, rule {RULE_VERSION}. articles_fts_bigram: each run of Chinese characters as its "
-                 f"first character, every pair of neighbours and its last character (兰州铝业 -> 兰 兰州 州铝 铝业 "
-                 f"业); ASCII letters/digits stay whole words (ESG, 2026), full-width ones fold to ASCII; a run "
-                 f"of punctuation is one barrier token. A query word becomes a phrase: 兰州铝业 -> \"兰州 州铝 铝业\", "
-                 f"2026年 -> \"2026 年\", ESG报告 -> \"ESG 报 报告\"; consecutive positions make it a substring "
-                 f"test, so 2-, 3- and 4+-character and mixed queries are exact. articles_fts: each distinct "
-                 f"character once per article (detail=column, no positions) for queries of single characters "
-                 f"(铝, 铝 OR 锌); in articles_fts_bigram a single character is the prefix query \"铝\"*. Latin "
-                 f"words match whole words only (AI does not find OpenAI)."),
+         "how": (f"articles_fts is a contentless FTS5 index (built-in unicode61 tokenizer) of body and title, "
+                 f"keyed by articles.id, rule {RULE_VERSION}. Each column is a stream of tokens: each run of "
+                 f"Chinese characters as its first character, every pair of neighbours and its last character "
+                 f"(兰州铝业 -> 兰 兰州 州铝 铝业 业); ASCII letters/digits stay whole words (ESG, 2026), "
+                 f"full-width ones fold to ASCII; a run of punctuation is one barrier token. After a separator "
+                 f"token come the column's distinct Chinese characters, once each. A query word becomes a "
+                 f"phrase: 兰州铝业 -> \"兰州 州铝 铝业\", 2026年 -> \"2026 年\", ESG报告 -> \"ESG 报 报告\", "
+                 f"铝 -> \"铝\"; consecutive positions make it a substring test, so 1-, 2-, 3- and 4+-character "
+                 f"and mixed queries are exact. Latin words match whole words only (AI does not find OpenAI)."),
          "sql": MATCH_EXAMPLE_SQL},
     ]
 

@@ -1,23 +1,26 @@
-"""The one rule that makes Chinese searchable with SQLite's built-in FTS5 tokenizer.
+"""The one rule that makes Chinese searchable with SQLite's built-in FTS5 tokenizer (rule 3).
 
 SQLite's default tokenizer (unicode61) splits on spaces and punctuation. Chinese has neither
-between words, so a whole clause would become one token. The rule here gives every CJK ideograph
-a token of its own by putting spaces around it (``电解铝产能2026年`` -> ``电 解 铝 产 能 2026 年``),
-and a query term becomes an FTS5 *phrase* of the same tokens (``"电 解 铝"``). A phrase matches
-consecutive token positions, so for Chinese a phrase match is a substring match, for queries of
-any length, with no dictionary and no custom tokenizer in the file.
+between words, so a whole clause would become one token. The rule here (:func:`index_shadow`)
+writes each text as tokens the built-in tokenizer keeps apart: each run of ideographs as its first
+ideograph, every pair of neighbours (bigrams) and its last ideograph (``兰州铝业`` -> ``兰 兰州 州铝
+铝业 业``), and after a separator the text's distinct ideographs. A query term becomes an FTS5
+*phrase* of the same tokens (``兰州铝业`` -> ``"兰州 州铝 铝业"``, ``2026年`` -> ``"2026 年"``,
+``铝`` -> ``"铝"``). A phrase matches consecutive token positions, so for Chinese a phrase match is
+a substring match, for queries of any length, with no dictionary and no custom tokenizer in the file.
 
 Everything else is left to unicode61: ASCII letters and digits stay whole words (``ESG``, ``6063``),
 case and diacritics are folded. Full-width letters and digits are mapped to ASCII first so ``２０２６``
 finds ``2026``. A run of punctuation (and a line break) becomes one *barrier* token, U+E000, a
-private-use character no text contains: without it ``会议。公司`` would read as ``会 议 公 司`` and
-the query 议公 would match across the full stop. Spaces are not barriers: 2026年 finds "2026 年".
+private-use character no text contains: without it ``会议。公司`` would read as ``会议 议 公 公司`` and
+the query ``"议 公"`` would match across the full stop. Spaces are not barriers: 2026年 finds "2026 年".
 
 The query rule exists twice and both copies are tested to give identical output:
 :func:`fts_query` (Python: the Datasette plugin, the CLI, the tests) and :data:`FTS_QUERY_CTE`
 (pure SQL: the canned ``search`` query, and what a researcher pastes into a Datasette that has no
-plugin). :data:`RULE_VERSION` names the rule; changing :func:`shadow` means a new migration that
-rebuilds the index.
+plugin). :data:`RULE_VERSION` names the rule; changing :func:`index_shadow` means a new migration
+that rebuilds the index. (:func:`shadow`, one token per ideograph, is rule 2's text, kept for the
+record and the tests.)
 """
 from __future__ import annotations
 
@@ -40,11 +43,15 @@ FULLWIDTH_OFFSET = 0xFEE0
 # Punctuation, symbols and line breaks: each run of them is one barrier token. The SQL copy uses
 # the same ranges, so the list is explicit rather than Unicode's categories.
 BARRIER = "\ue000"
+# Between an article's token stream and the list of its distinct ideographs (see index_shadow). A
+# private-use character: typed in a text or a query it is punctuation (BARRIER_RANGES), so no query
+# phrase can contain this token and none can run from the stream into the list.
+SEPARATOR = "\ue001"
 BARRIER_RANGES = (
     (0x0A, 0x0A), (0x0D, 0x0D), (0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E),
     (0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2010, 0x2027), (0x2030, 0x205E),
     (0x3001, 0x3004), (0x3008, 0x3020), (0x3030, 0x3030), (0x303D, 0x303D), (0x30FB, 0x30FB),
-    (0xE000, 0xE000), (0xFE10, 0xFE19), (0xFE30, 0xFE4F), (0xFE50, 0xFE6B),
+    (0xE000, 0xE001), (0xFE10, 0xFE19), (0xFE30, 0xFE4F), (0xFE50, 0xFE6B),
     (0xFF01, 0xFF0F), (0xFF1A, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65),
 )
 # What separates query terms (outside double quotes).
@@ -76,21 +83,25 @@ def shadow(text: str | None) -> str:
     return " ".join(_PIECE_RE.findall(_BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH))))
 
 
-# ----------------------------------------------------------------------------- the two indexes (rule 3)
-# ``articles_fts_bigram`` answers every query that is not a lone ideograph. Each run of ideographs
-# (a maximal sequence of them: punctuation, spaces, Latin and digits end a run) becomes, at
-# consecutive positions: its first ideograph, every pair of neighbours, its last ideograph
-# (``兰州铝业`` -> ``兰 兰州 州铝 铝业 业``); a run of one ideograph is that ideograph once. Latin words
-# and digits stay whole words, and each run of punctuation is the barrier token, as in the
-# character rule. So a query word of ideographs becomes a phrase of its bigrams (``兰州铝业`` ->
-# ``"兰州 州铝 铝业"``: consecutive positions, a substring test), and a mixed word keeps the run edges
-# it touches: ``2026年`` -> ``"2026 年"`` (年 opens a run right after 2026), ``ESG报告`` -> ``"ESG 报 报告"``,
-# ``铝合金6063`` -> ``"铝合 合金 金 6063"``. Every occurrence of an ideograph is the first half of a
-# bigram or the last ideograph of its run, so a lone ideograph is exactly the prefix query ``"铝"*``
-# here (exact, but a prefix query reads the lists of every bigram starting with it).
+# ----------------------------------------------------------------------------- the index (rule 3)
+# ``articles_fts`` sees each column as a stream of tokens and, after a separator, the list of its
+# distinct ideographs (:func:`index_shadow`).
 #
-# ``articles_fts`` answers queries made only of lone ideographs (``铝``, ``铝 OR 锌``): each distinct
-# ideograph of the text once, ``detail=column`` (which article, which column; no positions).
+# The stream: each run of ideographs (a maximal sequence of them: punctuation, spaces, Latin and
+# digits end a run) becomes, at consecutive positions, its first ideograph, every pair of
+# neighbours and its last ideograph (``兰州铝业`` -> ``兰 兰州 州铝 铝业 业``); a run of one ideograph
+# is that ideograph once. Latin words and digits stay whole words, each run of punctuation is the
+# barrier token. A query word of ideographs becomes a phrase of its bigrams (``兰州铝业`` ->
+# ``"兰州 州铝 铝业"``: consecutive positions, a substring test, and a bigram's list is far shorter
+# than a character's), and a mixed word keeps the run edges it touches: ``2026年`` -> ``"2026 年"``
+# (年 opens a run right after 2026), ``ESG报告`` -> ``"ESG 报 报告"``, ``铝合金6063`` ->
+# ``"铝合 合金 金 6063"``.
+#
+# The list: every distinct ideograph of the column once, so a lone ideograph (``铝``) is the one
+# token ``"铝"``, found in the same index as everything else (``铝 2026年`` is one FTS5 AND). A
+# phrase cannot reach into the list unless all its tokens are single ideographs (only a quoted
+# ``"铝 锌"``, ideographs separated by spaces, is such a phrase: it may also match an article that
+# holds both ideographs apart; a documented limit).
 _CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "+")
 
 
@@ -102,18 +113,24 @@ def _run_tokens(m: re.Match) -> str:
 
 
 def bigram_shadow(text: str | None) -> str:
-    """The text as ``articles_fts_bigram`` sees it: each run of ideographs as its first ideograph,
-    its bigrams and its last ideograph; Latin and digits as words; punctuation runs as the barrier."""
+    """The token stream of a text: each run of ideographs as its first ideograph, its bigrams and
+    its last ideograph; Latin and digits as words; punctuation runs as the barrier."""
     if not text:
         return ""
     return _CJK_RUN_RE.sub(_run_tokens, _BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH)))
 
 
 def char_shadow(text: str | None) -> str:
-    """The text as ``articles_fts`` sees it: every distinct ideograph once (no positions are kept)."""
+    """Every distinct ideograph of a text once, in order of first appearance."""
     if not text:
         return ""
     return " ".join(dict.fromkeys(_CJK_RE.findall(text)))
+
+
+def index_shadow(text: str | None) -> str:
+    """A column as ``articles_fts`` sees it: the token stream, the separator, the distinct ideographs."""
+    chars = char_shadow(text)
+    return bigram_shadow(text) + (f" {SEPARATOR} {chars}" if chars else "")
 
 
 # Words that are operators when typed in capitals, outside quotes, as a term of their own.
@@ -125,66 +142,33 @@ REFUSED_NO_WORD = "没有检索词。 No word to search for: OR, AND and NOT joi
 
 @dataclass
 class Term:
-    phrase: str          # the character-index phrase (``"铝"``), with its double quotes; used for lone ideographs
+    phrase: str          # the FTS5 phrase, with its double quotes
     lit: str             # the term as typed (full-width ASCII folded), spaces at its ends removed
-    bphrase: str = ""    # the bigram-index phrase; a lone ideograph is the prefix query ``"铝"*``
-    lone: bool = False   # the term is one ideograph and nothing else (spaces aside)
-
-
-def _expr(groups: list[list[str]], excluded: list[str]) -> str:
-    if not groups:
-        return ""
-    pos = " ".join(("(" + " OR ".join(g) + ")") if len(g) > 1 else g[0] for g in groups)
-    if not excluded:
-        return pos
-    neg = ("(" + " OR ".join(excluded) + ")") if len(excluded) > 1 else excluded[0]
-    return f"{pos} NOT {neg}"
 
 
 @dataclass
 class Parsed:
-    """A researcher's query: groups of alternatives (all groups must match), exclusions, or a refusal.
-
-    Exactly one of :attr:`expr` (``articles_fts``: every word a lone ideograph) and :attr:`bexpr`
-    (``articles_fts_bigram``: anything else) is non-empty for a query with a word to find.
-    """
+    """A researcher's query: groups of alternatives (all groups must match), exclusions, or a refusal."""
     groups: list[list[Term]] = field(default_factory=list)
     excluded: list[Term] = field(default_factory=list)
     message: str = ""
 
     @property
-    def _all_lone(self) -> bool:
-        return all(t.lone for g in self.groups for t in g) and all(t.lone for t in self.excluded)
-
-    def _build(self, attr: str, *, negative: bool = True) -> str:
-        return _expr([[getattr(t, attr) for t in g] for g in self.groups],
-                     [getattr(t, attr) for t in self.excluded] if negative else [])
-
-    @property
     def expr(self) -> str:
-        """The query for the character index ``articles_fts``, or '' unless every word is a lone ideograph."""
-        return self._build("phrase") if self.groups and self._all_lone else ""
-
-    @property
-    def bexpr(self) -> str:
-        """The query for the bigram index ``articles_fts_bigram``, or '' when :attr:`expr` is used."""
-        return self._build("bphrase") if self.groups and not self._all_lone else ""
+        if not self.groups:
+            return ""
+        pos = " ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
+                       for g in self.groups)
+        if not self.excluded:
+            return pos
+        neg = (("(" + " OR ".join(t.phrase for t in self.excluded) + ")") if len(self.excluded) > 1
+               else self.excluded[0].phrase)
+        return f"{pos} NOT {neg}"
 
     @property
     def positive(self) -> str:
-        """:attr:`expr` without the exclusions."""
-        return self._build("phrase", negative=False) if self.expr else ""
-
-    @property
-    def bpositive(self) -> str:
-        """:attr:`bexpr` without the exclusions."""
-        return self._build("bphrase", negative=False) if self.bexpr else ""
-
-    @property
-    def query(self) -> str:
-        """The whole query for ``articles_fts_bigram``, whatever its words (lone ideographs as prefix
-        queries): exact for any query, the one expression hand-written SQL needs."""
-        return self._build("bphrase")
+        """The words to find, without the exclusions."""
+        return Parsed(self.groups).expr
 
     @property
     def first(self) -> str:
@@ -203,11 +187,11 @@ def parse(q: str | None) -> Parsed:
     Every other character is literal. A query of exclusions only is refused with a message."""
     out = Parsed()
     prev = None                      # the token before this one: 'OR', 'AND', 'NOT' or 'T'
-    for phrase, lit, quoted, dash, bphrase, lone in _walk(q):
+    for phrase, lit, quoted, dash in _walk(q):
         if not quoted and not dash and lit in OPERATORS:
             prev = lit
             continue
-        term = Term(phrase, lit, bphrase + ("*" if lone else ""), lone)
+        term = Term(phrase, lit)
         if dash or prev == "NOT":
             out.excluded.append(term)
         elif prev == "OR" and out.groups:
@@ -222,15 +206,13 @@ def parse(q: str | None) -> Parsed:
 
 
 def fts_query(q: str | None) -> str:
-    """A researcher's query as an FTS5 MATCH expression for ``articles_fts_bigram`` (exact for any
-    query): one phrase per term, groups ANDed.
+    """A researcher's query as an FTS5 MATCH expression: one phrase per term, groups ANDed.
 
     ``兰州铝业 职代会`` -> ``"兰州 州铝 铝业" "职代 代会"``; ``兰铝 OR 中铝 -氧化铝`` ->
-    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝`` -> ``"铝"*``. Any input gives a valid expression
-    ('' for nothing). The canned query reads ``articles_fts`` instead when every word is a lone
-    ideograph (:attr:`Parsed.expr`).
+    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝 2026年`` -> ``"铝" "2026 年"``. Any input gives a
+    valid expression ('' for nothing).
     """
-    return parse(q).query
+    return parse(q).expr
 
 
 def first_term(q: str | None) -> str:
@@ -238,38 +220,38 @@ def first_term(q: str | None) -> str:
     return parse(q).first
 
 
-def _walk(q: str | None) -> list[tuple[str, str, bool, bool, str, bool]]:
-    """The terms of a query: (character phrase, literal, quoted, dash, bigram phrase, lone) each.
+def _walk(q: str | None) -> list[tuple[str, str, bool, bool]]:
+    """The terms of a query: (phrase, literal, quoted, dash) each.
 
     A character-by-character state machine, mirrored step for step by the SQL copy (``walk`` in
-    :data:`FTS_QUERY_CTE`). For the bigram phrase: ``pc`` is the ideograph just before (if the
+    :data:`FTS_QUERY_CTE`). ``cur`` decides whether a term has anything in it (the rule-2
+    character text); the phrase is built in ``bs``: ``pc`` is the ideograph just before (if the
     previous character was one), ``sl`` the length of the current run of ideographs, ``pre``
     whether a non-space character precedes the run in the term, ``pend`` the last ideograph of a
     finished run of 2+, written only if a non-space character follows it in the term.
     """
-    terms: list[tuple[str, str, bool, bool, str, bool]] = []
+    terms: list[tuple[str, str, bool, bool]] = []
     cur: list[str] = []
     lit: list[str] = []
     bs: list[str] = []
     inq = False
     dash = False
     prev_barrier = False
-    pc, sl, pre, nn, nc, pend = "", 0, False, 0, 0, ""
+    pc, sl, pre, nn, pend = "", 0, False, 0, ""
     for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
         if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
             term = "".join(cur).strip(" ")
             if pc and sl == 1 and not pre:
                 bs.append(f" {pc} ")
             if term:
-                terms.append(('"' + term.replace("  ", " ") + '"', "".join(lit).strip(" "),
-                              (ch == '"' or ch == "\0") and inq, dash,
-                              '"' + "".join(bs).strip(" ").replace("  ", " ") + '"', nn == 1 and nc == 1))
+                terms.append(('"' + "".join(bs).strip(" ").replace("  ", " ") + '"', "".join(lit).strip(" "),
+                              (ch == '"' or ch == "\0") and inq, dash))
             cur.clear()
             lit.clear()
             bs.clear()
             prev_barrier = False
             dash = False
-            pc, sl, pre, nn, nc, pend = "", 0, False, 0, 0, ""
+            pc, sl, pre, nn, pend = "", 0, False, 0, ""
             if ch == '"':
                 inq = not inq
             continue
@@ -291,7 +273,6 @@ def _walk(q: str | None) -> list[tuple[str, str, bool, bool, str, bool]]:
                 sl += 1
             pc = ch
             nn += 1
-            nc += 1
         else:
             if pc:                           # a run of ideographs ends
                 if sl == 1:
@@ -350,12 +331,12 @@ chars(i, ch, k, f) as (
     case when {_sql_ranges("u", FULLWIDTH_RANGES)} then char(u - {FULLWIDTH_OFFSET}) else ch end
   from (select i, ch, unicode(ch) as u from chars0)
 ),
-walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre, nn, nc, pend, bs, t_bphrase, t_lone) as (
-  -- one row per character; a row that ends a term carries it in t_* (character phrase, as typed,
-  -- quoted, '-', bigram phrase, lone ideograph). The bigram phrase is built in bs like _walk() in
+walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre, nn, pend, bs) as (
+  -- one row per character; a row that ends a term carries it in t_* (phrase, as typed, quoted, '-').
+  -- cur: the rule-2 character text (is there a term?); bs: the phrase being built, like _walk() in
   -- Python: pc ideograph just before, sl run length, pre a non-space character before the run,
-  -- nn/nc non-space characters/ideographs in the term, pend a run's last ideograph not yet written
-  select 0, 0, 0, 0, '', '', null, null, 0, 0, '', 0, 0, 0, 0, '', '', null, null
+  -- nn non-space characters in the term, pend a run's last ideograph not yet written
+  select 0, 0, 0, 0, '', '', null, null, 0, 0, '', 0, 0, 0, '', ''
   union all
   select c.i,
     case when c.k = 'q' then 1 - w.inq else w.inq end,
@@ -366,7 +347,9 @@ walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre,
       when c.k = 'c' then w.cur || ' ' || c.ch || ' '
       else w.cur || c.f end,
     case when {_FLUSH} then '' when {_DASH} then w.lit else w.lit || c.f end,
-    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.cur, ' '), '  ', ' ') || '"' end,
+    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.bs
+        || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end), ' '), '  ', ' ')
+        || '"' end,
     trim(w.lit, ' '),
     c.k in ('q', 'end') and w.inq = 1,
     w.dash,
@@ -375,7 +358,6 @@ walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre,
       else w.sl end,
     case when {_FLUSH} then 0 when c.k = 'c' and w.pc = '' and not {_DASH} then w.nn > 0 else w.pre end,
     case when {_FLUSH} then 0 when {_DASH} or c.k = 's' then w.nn else w.nn + 1 end,
-    case when {_FLUSH} then 0 when c.k = 'c' and not {_DASH} then w.nc + 1 else w.nc end,
     case when {_FLUSH} then '' when {_DASH} then w.pend
       when c.k = 'c' then (case when w.pc = '' then '' else w.pend end)
       when c.k = 's' then (case when w.pc <> '' and w.sl > 1 then w.pc else w.pend end)
@@ -390,76 +372,54 @@ walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre,
           (case when w.pc <> '' and w.sl > 1 then ' ' || w.pc || ' ' when w.pend <> '' then ' ' || w.pend || ' '
             else '' end)
           || (case when c.k in ('b', 'n') then (case when w.pb then '' else ' ' || char({ord(BARRIER)}) || ' ' end)
-            else c.f end) end) end,
-    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.bs
-        || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end), ' '), '  ', ' ')
-        || '"' || (case when w.nn = 1 and w.nc = 1 then '*' else '' end) end,
-    w.nn = 1 and w.nc = 1
+            else c.f end) end) end
   from walk w join chars c on c.i = w.i + 1
 ),
-terms(seq, phrase, lit, kind, dash, bphrase, lone) as (
+terms(seq, phrase, lit, kind, dash) as (
   -- OR, AND, NOT typed in capitals as a term of their own (not quoted, no '-') are operators
   select i, t_phrase, t_lit,
-    case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash,
-    t_bphrase, t_lone
+    case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash
   from walk where t_phrase is not null
 ),
-roles(seq, phrase, lit, kind, role, prev, bphrase, lone) as (
+roles(seq, phrase, lit, kind, role, prev) as (
   select seq, phrase, lit, kind,
     case when dash = 1 or lag(kind) over (order by seq) = 'NOT' then 'neg' else 'pos' end,
-    lag(kind) over (order by seq), bphrase, lone
+    lag(kind) over (order by seq)
   from terms
 ),
-grouped(seq, phrase, lit, role, g, bphrase, lone) as (
+grouped(seq, phrase, lit, role, g) as (
   -- a word after OR joins the group of the word before it; every other word starts a group
   select seq, phrase, lit, role,
-    sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq),
-    bphrase, lone
+    sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq)
   from (select *, count(case when role = 'pos' then 1 end)
           over (order by seq rows between unbounded preceding and 1 preceding) as before
         from roles where kind = 'T')
 ),
-pos_groups(g, alts, balts) as (
+pos_groups(g, alts) as (
   select g,
     case when count(*) over (partition by g) > 1
       then '(' || group_concat(phrase, ' OR ') over (partition by g order by seq
                                                      rows between unbounded preceding and unbounded following) || ')'
-      else phrase end,
-    case when count(*) over (partition by g) > 1
-      then '(' || group_concat(bphrase, ' OR ') over (partition by g order by seq
-                                                      rows between unbounded preceding and unbounded following) || ')'
-      else bphrase end
+      else phrase end
   from grouped where role = 'pos'
 ),
-parts(pos, neg, bpos, bneg, nneg, nterms, nonlone, first) as (
+parts(pos, neg, nneg, nterms, first) as (
   select
     coalesce((select group_concat(alts, ' ') over (order by g rows between unbounded preceding and unbounded following)
               from (select distinct g, alts from pos_groups) limit 1), ''),
     (select group_concat(phrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
      from grouped where role = 'neg' limit 1),
-    coalesce((select group_concat(balts, ' ') over (order by g rows between unbounded preceding and unbounded following)
-              from (select distinct g, balts from pos_groups) limit 1), ''),
-    (select group_concat(bphrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
-     from grouped where role = 'neg' limit 1),
     (select count(*) from grouped where role = 'neg'),
     (select count(*) from terms),
-    (select count(*) from grouped where not lone),
     coalesce((select lit from grouped where role = 'pos' order by seq limit 1), '')
 ),
-fts_query(expr, first, message, bexpr, positive, bpositive, query) as (
-  -- expr: the query for articles_fts ('' unless every word is a lone ideograph); bexpr: for
-  -- articles_fts_bigram (otherwise); positive/bpositive: the same without the exclusions;
-  -- query: the whole query for articles_fts_bigram whatever its words (Python fts_query())
-  select case when pos = '' or nonlone > 0 then '' when nneg = 0 then pos
+fts_query(expr, first, message, positive) as (
+  -- expr: the MATCH expression (Python fts_query()); positive: the words to find without the exclusions
+  select case when pos = '' then '' when nneg = 0 then pos
       when nneg = 1 then pos || ' NOT ' || neg else pos || ' NOT (' || neg || ')' end,
     first,
     case when pos <> '' then '' when nneg > 0 then '{REFUSED_ONLY_EXCLUDED}'
       when nterms > 0 then '{REFUSED_NO_WORD}' else '' end,
-    case when pos = '' or nonlone = 0 then '' when nneg = 0 then bpos
-      when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end,
-    case when pos = '' or nonlone > 0 then '' else pos end,
-    case when pos = '' or nonlone = 0 then '' else bpos end,
-    case when pos = '' then '' when nneg = 0 then bpos
-      when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end
+    pos
   from parts
 )"""
