@@ -159,6 +159,7 @@ def test_the_index_finds_exactly_the_substrings_and_follows_changes(tmp_path):
     for q in queries:
         assert matching_ids(a.db, q) == _truth(a.db, q), q
     assert matching_ids(a.db, "兰州 OR 电解") == [1, 2, 3] and matching_ids(a.db, "兰州 -职代会") == [2]
+    assert matching_ids(a.db, "兰州 OR 电解 2026年") == [3] and matching_ids(a.db, "铝 OR 股 职代会 -不") == [1]
     assert matching_ids(a.db, "铝 -职") == [2, 3] and matching_ids(a.db, "铝 OR 能") == [1, 2, 3]
     a.db.execute("update articles set body = '换了内容' where id = 2")
     assert matching_ids(a.db, "兰州铝业") == [1]

@@ -58,21 +58,21 @@ def test_index_shadow_is_the_stream_then_the_separator_then_the_ideographs():
     ("铝合金6063", '"铝合 合金 金 6063"'),         # 金 closes a run right before 6063
     ("A股B", '"A 股 B"'),
     ('"电解 铝"', '"电解  解 铝"'),
-    ("兰州铝业 职代会", '"兰州 州铝 铝业" "职代 代会"'),
-    ("兰州铝业\u3000职代会", '"兰州 州铝 铝业" "职代 代会"'),
-    ('"new york" city', '"new york" "city"'),
+    ("兰州铝业 职代会", '"兰州 州铝 铝业" AND "职代 代会"'),
+    ("兰州铝业\u3000职代会", '"兰州 州铝 铝业" AND "职代 代会"'),
+    ('"new york" city', '"new york" AND "city"'),
     ("兰铝 OR 中铝", '("兰铝" OR "中铝")'),
-    ("兰铝 OR 中铝 职代会", '("兰铝" OR "中铝") "职代 代会"'),
+    ("兰铝 OR 中铝 职代会", '("兰铝" OR "中铝") AND "职代 代会"'),   # (FTS5 refuses '(a OR b) c')
     ("兰铝 -中铝", '"兰铝" NOT "中铝"'),
     ("兰铝 NOT 中铝 -氧化铝", '"兰铝" NOT ("中铝" OR "氧化 化铝")'),
-    ("兰铝 AND 中铝", '"兰铝" "中铝"'),
-    ('兰铝 "OR" or', '"兰铝" "OR" "or"'),           # quoted or lower-case: a word like any other
-    ('"-中铝" 2026-03', '"\ue000 中 中铝" "2026 \ue000 03"'),   # '-' excludes only at the start of an unquoted term
+    ("兰铝 AND 中铝", '"兰铝" AND "中铝"'),
+    ('兰铝 "OR" or', '"兰铝" AND "OR" AND "or"'),           # quoted or lower-case: a word like any other
+    ('"-中铝" 2026-03', '"\ue000 中 中铝" AND "2026 \ue000 03"'),   # '-' excludes only at the start of an unquoted term
     ("铝 OR 锌 -铜", '("铝" OR "锌") NOT "铜"'),
-    ("铝 2026年", '"铝" "2026 年"'),
+    ("铝 2026年", '"铝" AND "2026 年"'),
     ("-铝", ""),                                    # refused (parse().message says why)
     ("OR", ""),
-    ('a"b', '"a" "b"'),
+    ('a"b', '"a" AND "b"'),
     ("   ", ""),
     ("", ""),
 ])
@@ -106,7 +106,7 @@ def test_every_query_is_a_valid_match_expression():
     conn = sqlite3.connect(":memory:")
     conn.execute("create virtual table t using fts5(x, content='')")
     for q in ['"', '""', "*", "兰铝*", "a:b", "^x", "(兰", "NEAR(a b)", "-", "3.5%", "OR", "'", "铝", "铝 -兰",
-              "铝 2026年", "铝*", '"铝 "', "\ue001"]:
+              "铝 2026年", "铝*", '"铝 "', "\ue001", "兰铝 OR 中铝 职代会", "a OR b c OR d -e", "a -b OR c d"]:
         conn.execute("select rowid from t where t match ?", [fts_query(q) or '""']).fetchall()
 
 

@@ -157,8 +157,9 @@ class Parsed:
     def expr(self) -> str:
         if not self.groups:
             return ""
-        pos = " ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
-                       for g in self.groups)
+        # explicit AND: FTS5 rejects an implicit AND after a parenthesised group ('(a OR b) c')
+        pos = " AND ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
+                           for g in self.groups)
         if not self.excluded:
             return pos
         neg = (("(" + " OR ".join(t.phrase for t in self.excluded) + ")") if len(self.excluded) > 1
@@ -208,8 +209,8 @@ def parse(q: str | None) -> Parsed:
 def fts_query(q: str | None) -> str:
     """A researcher's query as an FTS5 MATCH expression: one phrase per term, groups ANDed.
 
-    ``兰州铝业 职代会`` -> ``"兰州 州铝 铝业" "职代 代会"``; ``兰铝 OR 中铝 -氧化铝`` ->
-    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝 2026年`` -> ``"铝" "2026 年"``. Any input gives a
+    ``兰州铝业 职代会`` -> ``"兰州 州铝 铝业" AND "职代 代会"``; ``兰铝 OR 中铝 -氧化铝`` ->
+    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝 2026年`` -> ``"铝" AND "2026 年"``. Any input gives a
     valid expression ('' for nothing).
     """
     return parse(q).expr
@@ -405,7 +406,7 @@ pos_groups(g, alts) as (
 ),
 parts(pos, neg, nneg, nterms, first) as (
   select
-    coalesce((select group_concat(alts, ' ') over (order by g rows between unbounded preceding and unbounded following)
+    coalesce((select group_concat(alts, ' AND ') over (order by g rows between unbounded preceding and unbounded following)
               from (select distinct g, alts from pos_groups) limit 1), ''),
     (select group_concat(phrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
      from grouped where role = 'neg' limit 1),
