@@ -88,7 +88,7 @@ def test_a_connection_without_the_function_reads_but_cannot_desync(tmp_path):
     a = Archive.open(path)
     put(a, 1, "兰州铝业召开职代会", "会议部署工作。")
     a.close()
-    conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_shadow
+    conn = sqlite3.connect(path)                     # e.g. the sqlite3 shell: no zh_index3
     assert conn.execute("select title from articles").fetchone()[0] == "兰州铝业召开职代会"
     assert conn.execute("""select rowid from articles_fts where articles_fts match '"职代 代会"'""").fetchall() == [(1,)]
     assert conn.execute("""select rowid from articles_fts where articles_fts match '职'""").fetchall() == [(1,)]
