@@ -231,7 +231,7 @@ def export(db, sites, since, until, query, fmt, columns, limit, out):
 @DB_OPTION
 @click.option("--check", is_flag=True, help="Only check that the index covers exactly the articles (exit 1 if not).")
 def reindex(db, check):
-    """Rebuild the Chinese search indexes (articles_fts, articles_fts_bigram) from the articles table.
+    """Rebuild the Chinese search index (articles_fts) from the articles table.
 
     Also brings an older archive's schema up to date. The index is kept in step on every crawl;
     rebuild after changing articles outside the archiver, or after a change of the indexing rule.

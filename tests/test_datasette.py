@@ -18,6 +18,7 @@ from datasette.plugins import pm
 from archiver.cli_research import load_metadata
 from archiver.db import open_db
 from archiver.search.sql import SEARCH_COUNT_SQL, SEARCH_SQL
+from archiver.search.zh import FTS_QUERY_CTE
 from tests.research_corpus import build_archive
 
 QUERIES = {  # every one occurs in the seed article (兰州铝业二届五次职工代表大会)
@@ -73,6 +74,31 @@ def test_search_box_finds_only_matches(archive):
     assert archive["seed_id"] in ids(get(ds, "/archive/articles.json", _search_body="总经理助理", _shape="array"))
     html = get(ds, "/archive/articles").text
     assert 'name="_search"' in html                       # the box is shown
+
+
+@pytest.mark.parametrize("q", ["铝", "铝 OR 兰 -职", "兰铝", "职工代表大会", "2025年", "铝 2025年", "兰州铝业 职代会 -不存在"])
+def test_search_box_reads_the_canned_query_s_index_and_finds_exactly_the_substrings(archive, q):
+    """?_search= matches articles_fts with escape_fts(q), the MATCH expression the canned query
+    uses (the fast path), and finds exactly the articles holding the words."""
+    import sqlite3
+
+    from archiver.search.zh import fts_query, parse
+    ds = _ds(archive["db"])
+    resp = get(ds, "/archive/articles.json", _search=q, _size="max", _col="title")
+    assert resp.status_code == 200, resp.text[:300]
+    body = resp.json()
+    assert "rowid from articles_fts where articles_fts match escape_fts(:search)" in body["query"]["sql"]
+    p = parse(q)
+    conn = sqlite3.connect(archive["db"])
+    assert conn.execute(f"with recursive {FTS_QUERY_CTE} select expr from fts_query", {"q": q}).fetchone()[0] \
+        == fts_query(q)
+    want = set()
+    for i, title, text in conn.execute("select id, coalesce(title, ''), coalesce(body, '') from articles"):
+        has = lambda w: w in title or w in text
+        if all(any(has(t.lit) for t in g) for g in p.groups) and not any(has(t.lit) for t in p.excluded):
+            want.add(i)
+    conn.close()
+    assert want and {r[0] for r in body["rows"]} == want
 
 
 def test_ranked_search_query(archive):

@@ -96,9 +96,13 @@ def test_chinese_queries_have_full_recall(corpus, length):
 def test_multi_word_queries(corpus):
     rnd = random.Random(3)
     pairs = [" ".join(rnd.sample(sampled_queries(corpus["rows"], 2, 40, seed=9), 2)) for _ in range(30)]
-    pairs += ["兰州铝业 职代会", "党建 改革", "电解铝 2026年"]
+    pairs += ["兰州铝业 职代会", "党建 改革", "电解铝 2026年", "铝 2026年", "铝 党建"]
+    # a lone character beside a longer word (the character's token and the word's phrase in one AND)
+    ones, threes = sampled_queries(corpus["rows"], 1, 20, seed=21), sampled_queries(corpus["rows"], 3, 20, seed=22)
+    pairs += [f"{a} {b}" for a, b in zip(ones, threes)]
     res = measure(corpus, pairs)
     assert all(h == w for _, w, _, h in res), [r for r in res if r[3] < r[1]]
+    assert all(g == h for _, _, g, h in res), [r for r in res if r[2] > r[3]]       # and nothing else
 
 
 def test_mixed_queries(corpus):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 
 from .sql import SEARCH_COUNT_SQL, SEARCH_SQL
-from .zh import parse
+from .zh import fts_query
 
 
 def _conn(db) -> sqlite3.Connection:
@@ -24,15 +24,10 @@ def count_by_site(db, q: str) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def matching_ids(db, q: str, *, index: str | None = None) -> list[int]:
-    """Every article id the index matches for ``q`` (unranked, ascending): the index the canned
-    query reads (the bigram one when every word is 2+ ideographs only), or ``index`` if given."""
-    p = parse(q)
-    conn = _conn(db)
-    if index is None:
-        has_bigram = conn.execute("select 1 from sqlite_master where name = 'articles_fts_bigram'").fetchone()
-        index = "articles_fts_bigram" if p.bexpr and has_bigram else "articles_fts"
-    expr = p.bexpr if index == "articles_fts_bigram" else p.expr
+def matching_ids(db, q: str) -> list[int]:
+    """Every article id the index matches for ``q`` (unranked, ascending)."""
+    expr = fts_query(q)
     if not expr:
         return []
-    return [r[0] for r in conn.execute(f"select rowid from {index} where {index} match ? order by rowid", [expr])]
+    return [r[0] for r in _conn(db).execute(
+        "select rowid from articles_fts where articles_fts match ? order by rowid", [expr])]

@@ -26,11 +26,9 @@ RESULT_LIMIT = 50
 EXCERPT_BEFORE = 40
 EXCERPT_AFTER = 80
 
-# Which index a query reads is decided in the MATCH argument: the index not used gets '""' (an empty
-# phrase, which matches nothing at once). A WHERE guard beside the MATCH would be tested per row.
 _MATCH = "(select case when expr = '' then '\"\"' else expr end from fts_query)"
-_UMATCH = "(select case when expr = '' or bexpr <> '' then '\"\"' else expr end from fts_query)"
-_BMATCH = "(select case when bexpr = '' then '\"\"' else bexpr end from fts_query)"
+
+
 def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_window: int = HEADLINE_WINDOW) -> str:
     """The canned ``search`` query (``window``/``limit`` are parameters only for the benchmark)."""
     return f"""-- 中文全文检索: the newest {window} matches, those with every word in the headline first, then newest
@@ -38,14 +36,8 @@ def search_sql(window: int = RANK_WINDOW, limit: int = RESULT_LIMIT, headline_wi
 with recursive
 {FTS_QUERY_CTE},
 hits as (
-  -- every word 2+ ideographs only: the bigram index; otherwise the character index
-  select id from (select rowid as id from articles_fts_bigram
-                  where articles_fts_bigram match {_BMATCH}
-                  order by rowid desc limit {window})
-  union all
-  select id from (select rowid as id from articles_fts
-                  where articles_fts match {_UMATCH}
-                  order by rowid desc limit {window})
+  select rowid as id from articles_fts where articles_fts match {_MATCH}
+  order by rowid desc limit {window}
 ),
 headline_from(lo) as (
   select min(id) from (select id from hits order by id desc limit {headline_window})
@@ -53,14 +45,9 @@ headline_from(lo) as (
 in_headline as (
   -- matches among the newest {headline_window} with every word in the headline. (No ORDER BY here: with
   -- ORDER BY rowid DESC, FTS5 in SQLite 3.40 ignored the lower rowid bound and read every match.)
-  select rowid as id from articles_fts_bigram
-  where rowid >= (select lo from headline_from)
-    and articles_fts_bigram match (select case when bpositive = '' then '""'
-        else '{{title}} : (' || bpositive || ') AND (' || bexpr || ')' end from fts_query)
-  union all
   select rowid as id from articles_fts
   where rowid >= (select lo from headline_from)
-    and articles_fts match (select case when positive = '' or bexpr <> '' then '""'
+    and articles_fts match (select case when positive = '' then '""'
         else '{{title}} : (' || positive || ') AND (' || expr || ')' end from fts_query)
 ),
 top as (
@@ -93,9 +80,7 @@ with recursive
 {FTS_QUERY_CTE}
 select a.site_name, a.site, count(*) as articles,
   min(a.published_at) as earliest, max(a.published_at) as latest
-from (select rowid as id from articles_fts_bigram where articles_fts_bigram match {_BMATCH}
-      union all
-      select rowid from articles_fts where articles_fts match {_UMATCH}) f
+from (select rowid as id from articles_fts where articles_fts match {_MATCH}) f
   join articles a on a.id = f.id
 group by a.site
 order by articles desc"""
@@ -106,10 +91,12 @@ where :q <> '' and (instr(title, :q) > 0 or instr(body, :q) > 0)
 order by published_at desc
 limit 100"""
 
-MATCH_EXAMPLE_SQL = """-- The index directly: each Chinese character is one token, a query is a phrase of them.
+MATCH_EXAMPLE_SQL = """-- The index directly: a word of Chinese is a phrase of its bigrams (兰州铝业 -> "兰州 州铝 铝业"), a
+-- run's first/last character stands next to Latin and digits (2026年 -> "2026 年"), a lone character is one
+-- token ("铝").
 select a.id, a.title, a.published_at from articles_fts f join articles a on a.id = f.rowid
-where articles_fts match '"兰 铝" "职 代 会"'
-order by rank
+where articles_fts match '"兰铝" "职代 代会" "铝"'
+order by a.id desc
 limit 20"""
 
 
@@ -132,12 +119,15 @@ def help_rows() -> list[dict]:
                  "unranked and it reads every row (~0.5 s per million articles). Or paste `sql` and type q."),
          "sql": CONTAINS_SQL},
         {"key": "index", "title_zh": "索引规则", "title_en": "How the index is made",
-         "how": (f"articles_fts is a contentless FTS5 index (built-in unicode61 tokenizer) of title and body, "
-                 f"keyed by articles.id, rule {RULE_VERSION}: every Chinese character is one token, ASCII "
-                 f"letters/digits stay whole words (ESG, 2026), full-width letters/digits fold to ASCII. "
-                 f"A query term becomes a phrase of its characters: 兰铝 -> \"兰 铝\", 2026年 -> \"2026 年\". "
-                 f"A phrase of consecutive characters is a substring test, so 1-, 2-, 3- and 4+-character "
-                 f"queries are all exact. Latin words match whole words only (AI does not find OpenAI)."),
+         "how": (f"articles_fts is a contentless FTS5 index (built-in unicode61 tokenizer) of body and title, "
+                 f"keyed by articles.id, rule {RULE_VERSION}. Each column is a stream of tokens: each run of "
+                 f"Chinese characters as its first character, every pair of neighbours and its last character "
+                 f"(兰州铝业 -> 兰 兰州 州铝 铝业 业); ASCII letters/digits stay whole words (ESG, 2026), "
+                 f"full-width ones fold to ASCII; a run of punctuation is one barrier token. After a separator "
+                 f"token come the column's distinct Chinese characters, once each. A query word becomes a "
+                 f"phrase: 兰州铝业 -> \"兰州 州铝 铝业\", 2026年 -> \"2026 年\", ESG报告 -> \"ESG 报 报告\", "
+                 f"铝 -> \"铝\"; consecutive positions make it a substring test, so 1-, 2-, 3- and 4+-character "
+                 f"and mixed queries are exact. Latin words match whole words only (AI does not find OpenAI)."),
          "sql": MATCH_EXAMPLE_SQL},
     ]
 

@@ -1,30 +1,33 @@
-"""The one rule that makes Chinese searchable with SQLite's built-in FTS5 tokenizer.
+"""The one rule that makes Chinese searchable with SQLite's built-in FTS5 tokenizer (rule 3).
 
 SQLite's default tokenizer (unicode61) splits on spaces and punctuation. Chinese has neither
-between words, so a whole clause would become one token. The rule here gives every CJK ideograph
-a token of its own by putting spaces around it (``电解铝产能2026年`` -> ``电 解 铝 产 能 2026 年``),
-and a query term becomes an FTS5 *phrase* of the same tokens (``"电 解 铝"``). A phrase matches
-consecutive token positions, so for Chinese a phrase match is a substring match, for queries of
-any length, with no dictionary and no custom tokenizer in the file.
+between words, so a whole clause would become one token. The rule here (:func:`index_shadow`)
+writes each text as tokens the built-in tokenizer keeps apart: each run of ideographs as its first
+ideograph, every pair of neighbours (bigrams) and its last ideograph (``兰州铝业`` -> ``兰 兰州 州铝
+铝业 业``), and after a separator the text's distinct ideographs. A query term becomes an FTS5
+*phrase* of the same tokens (``兰州铝业`` -> ``"兰州 州铝 铝业"``, ``2026年`` -> ``"2026 年"``,
+``铝`` -> ``"铝"``). A phrase matches consecutive token positions, so for Chinese a phrase match is
+a substring match, for queries of any length, with no dictionary and no custom tokenizer in the file.
 
 Everything else is left to unicode61: ASCII letters and digits stay whole words (``ESG``, ``6063``),
 case and diacritics are folded. Full-width letters and digits are mapped to ASCII first so ``２０２６``
 finds ``2026``. A run of punctuation (and a line break) becomes one *barrier* token, U+E000, a
-private-use character no text contains: without it ``会议。公司`` would read as ``会 议 公 司`` and
-the query 议公 would match across the full stop. Spaces are not barriers: 2026年 finds "2026 年".
+private-use character no text contains: without it ``会议。公司`` would read as ``会议 议 公 公司`` and
+the query ``"议 公"`` would match across the full stop. Spaces are not barriers: 2026年 finds "2026 年".
 
 The query rule exists twice and both copies are tested to give identical output:
 :func:`fts_query` (Python: the Datasette plugin, the CLI, the tests) and :data:`FTS_QUERY_CTE`
 (pure SQL: the canned ``search`` query, and what a researcher pastes into a Datasette that has no
-plugin). :data:`RULE_VERSION` names the rule; changing :func:`shadow` means a new migration that
-rebuilds the index.
+plugin). :data:`RULE_VERSION` names the rule; changing :func:`index_shadow` means a new migration
+that rebuilds the index. (:func:`shadow`, one token per ideograph, is rule 2's text, kept for the
+record and the tests.)
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-RULE_VERSION = "zh-unigram-2"
+RULE_VERSION = "zh-bigram-3"
 
 # CJK ideographs (and 々〆〇), each its own token. Ranges in code points; the SQL copy uses the same.
 CJK_RANGES = (
@@ -40,11 +43,15 @@ FULLWIDTH_OFFSET = 0xFEE0
 # Punctuation, symbols and line breaks: each run of them is one barrier token. The SQL copy uses
 # the same ranges, so the list is explicit rather than Unicode's categories.
 BARRIER = "\ue000"
+# Between an article's token stream and the list of its distinct ideographs (see index_shadow). A
+# private-use character: typed in a text or a query it is punctuation (BARRIER_RANGES), so no query
+# phrase can contain this token and none can run from the stream into the list.
+SEPARATOR = "\ue001"
 BARRIER_RANGES = (
     (0x0A, 0x0A), (0x0D, 0x0D), (0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E),
     (0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2010, 0x2027), (0x2030, 0x205E),
     (0x3001, 0x3004), (0x3008, 0x3020), (0x3030, 0x3030), (0x303D, 0x303D), (0x30FB, 0x30FB),
-    (0xE000, 0xE000), (0xFE10, 0xFE19), (0xFE30, 0xFE4F), (0xFE50, 0xFE6B),
+    (0xE000, 0xE001), (0xFE10, 0xFE19), (0xFE30, 0xFE4F), (0xFE50, 0xFE6B),
     (0xFF01, 0xFF0F), (0xFF1A, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65),
 )
 # What separates query terms (outside double quotes).
@@ -76,30 +83,54 @@ def shadow(text: str | None) -> str:
     return " ".join(_PIECE_RE.findall(_BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH))))
 
 
-# ----------------------------------------------------------------------------- the bigram index
-# A second index, ``articles_fts_bigram``, holds every pair of neighbouring ideographs of a run of
-# two or more (``兰州铝业`` -> ``兰州 州铝 铝业``); anything between runs (punctuation, spaces, Latin,
-# digits, a lone ideograph) is one barrier token. A term of two or more ideographs and nothing else
-# becomes a phrase of its bigrams (``"兰州 州铝 铝业"``): consecutive bigram positions are again a
-# substring test, and a bigram is far rarer than either of its characters, so the phrase is found
-# by reading short lists (the unigram index reads every article holding 铝 to find 兰州铝业).
-_CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "{2,}")
+# ----------------------------------------------------------------------------- the index (rule 3)
+# ``articles_fts`` sees each column as a stream of tokens and, after a separator, the list of its
+# distinct ideographs (:func:`index_shadow`).
+#
+# The stream: each run of ideographs (a maximal sequence of them: punctuation, spaces, Latin and
+# digits end a run) becomes, at consecutive positions, its first ideograph, every pair of
+# neighbours and its last ideograph (``兰州铝业`` -> ``兰 兰州 州铝 铝业 业``); a run of one ideograph
+# is that ideograph once. Latin words and digits stay whole words, each run of punctuation is the
+# barrier token. A query word of ideographs becomes a phrase of its bigrams (``兰州铝业`` ->
+# ``"兰州 州铝 铝业"``: consecutive positions, a substring test, and a bigram's list is far shorter
+# than a character's), and a mixed word keeps the run edges it touches: ``2026年`` -> ``"2026 年"``
+# (年 opens a run right after 2026), ``ESG报告`` -> ``"ESG 报 报告"``, ``铝合金6063`` ->
+# ``"铝合 合金 金 6063"``.
+#
+# The list: every distinct ideograph of the column once, so a lone ideograph (``铝``) is the one
+# token ``"铝"``, found in the same index as everything else (``铝 2026年`` is one FTS5 AND). A
+# phrase cannot reach into the list unless all its tokens are single ideographs (only a quoted
+# ``"铝 锌"``, ideographs separated by spaces, is such a phrase: it may also match an article that
+# holds both ideographs apart; a documented limit).
+_CJK_RUN_RE = re.compile(_class(CJK_RANGES) + "+")
+
+
+def _run_tokens(m: re.Match) -> str:
+    r = m.group(0)
+    if len(r) == 1:
+        return f" {r} "
+    return f" {r[0]} " + " ".join(r[i:i + 2] for i in range(len(r) - 1)) + f" {r[-1]} "
 
 
 def bigram_shadow(text: str | None) -> str:
-    """The text as the bigram index sees it: the bigrams of each run of 2+ ideographs, a barrier
-    token between runs."""
+    """The token stream of a text: each run of ideographs as its first ideograph, its bigrams and
+    its last ideograph; Latin and digits as words; punctuation runs as the barrier."""
     if not text:
         return ""
-    runs = _CJK_RUN_RE.findall(text)
-    return f" {BARRIER} ".join(" ".join(r[i:i + 2] for i in range(len(r) - 1)) for r in runs)
+    return _CJK_RUN_RE.sub(_run_tokens, _BARRIER_RE.sub(f" {BARRIER} ", text.translate(_FULLWIDTH)))
 
 
-def bigram_phrase(lit: str) -> str | None:
-    """The bigram-index phrase of a term typed as ``lit``, or None when it is not 2+ ideographs only."""
-    if len(lit) < 2 or not all(is_cjk(c) for c in lit):
-        return None
-    return '"' + " ".join(lit[i:i + 2] for i in range(len(lit) - 1)) + '"'
+def char_shadow(text: str | None) -> str:
+    """Every distinct ideograph of a text once, in order of first appearance."""
+    if not text:
+        return ""
+    return " ".join(dict.fromkeys(_CJK_RE.findall(text)))
+
+
+def index_shadow(text: str | None) -> str:
+    """A column as ``articles_fts`` sees it: the token stream, the separator, the distinct ideographs."""
+    chars = char_shadow(text)
+    return bigram_shadow(text) + (f" {SEPARATOR} {chars}" if chars else "")
 
 
 # Words that are operators when typed in capitals, outside quotes, as a term of their own.
@@ -113,11 +144,6 @@ REFUSED_NO_WORD = "没有检索词。 No word to search for: OR, AND and NOT joi
 class Term:
     phrase: str          # the FTS5 phrase, with its double quotes
     lit: str             # the term as typed (full-width ASCII folded), spaces at its ends removed
-    raw: str = ""        # the term as typed, spaces kept (a quoted " 兰铝" is not ideographs only)
-
-    @property
-    def bphrase(self) -> str | None:
-        return bigram_phrase(self.raw or self.lit)
 
 
 @dataclass
@@ -131,8 +157,9 @@ class Parsed:
     def expr(self) -> str:
         if not self.groups:
             return ""
-        pos = " ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
-                       for g in self.groups)
+        # explicit AND: FTS5 rejects an implicit AND after a parenthesised group ('(a OR b) c')
+        pos = " AND ".join(("(" + " OR ".join(t.phrase for t in g) + ")") if len(g) > 1 else g[0].phrase
+                           for g in self.groups)
         if not self.excluded:
             return pos
         neg = (("(" + " OR ".join(t.phrase for t in self.excluded) + ")") if len(self.excluded) > 1
@@ -140,25 +167,9 @@ class Parsed:
         return f"{pos} NOT {neg}"
 
     @property
-    def bexpr(self) -> str:
-        """The same query for the bigram index, or '' when a term is not 2+ ideographs only."""
-        terms = [t for g in self.groups for t in g] + self.excluded
-        if not self.groups or any(t.bphrase is None for t in terms):
-            return ""
-        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups],
-                      [Term(t.bphrase, t.lit) for t in self.excluded]).expr
-
-    @property
     def positive(self) -> str:
-        """The words to find, without the exclusions (unigram index)."""
+        """The words to find, without the exclusions."""
         return Parsed(self.groups).expr
-
-    @property
-    def bpositive(self) -> str:
-        """The words to find, without the exclusions (bigram index; '' when :attr:`bexpr` is '')."""
-        if not self.bexpr:
-            return ""
-        return Parsed([[Term(t.bphrase, t.lit) for t in g] for g in self.groups]).expr
 
     @property
     def first(self) -> str:
@@ -177,11 +188,11 @@ def parse(q: str | None) -> Parsed:
     Every other character is literal. A query of exclusions only is refused with a message."""
     out = Parsed()
     prev = None                      # the token before this one: 'OR', 'AND', 'NOT' or 'T'
-    for phrase, lit, raw, quoted, dash in _walk(q):
+    for phrase, lit, quoted, dash in _walk(q):
         if not quoted and not dash and lit in OPERATORS:
             prev = lit
             continue
-        term = Term(phrase, lit, raw)
+        term = Term(phrase, lit)
         if dash or prev == "NOT":
             out.excluded.append(term)
         elif prev == "OR" and out.groups:
@@ -198,8 +209,9 @@ def parse(q: str | None) -> Parsed:
 def fts_query(q: str | None) -> str:
     """A researcher's query as an FTS5 MATCH expression: one phrase per term, groups ANDed.
 
-    ``兰州铝业 职代会`` -> ``"兰 州 铝 业" "职 代 会"``; ``兰铝 OR 中铝 -氧化铝`` ->
-    ``("兰 铝" OR "中 铝") NOT "氧 化 铝"``. Any input gives a valid expression ('' for nothing).
+    ``兰州铝业 职代会`` -> ``"兰州 州铝 铝业" AND "职代 代会"``; ``兰铝 OR 中铝 -氧化铝`` ->
+    ``("兰铝" OR "中铝") NOT "氧化 化铝"``; ``铝 2026年`` -> ``"铝" AND "2026 年"``. Any input gives a
+    valid expression ('' for nothing).
     """
     return parse(q).expr
 
@@ -209,38 +221,87 @@ def first_term(q: str | None) -> str:
     return parse(q).first
 
 
-def _walk(q: str | None) -> list[tuple[str, str, str, bool, bool]]:
-    """The terms of a query: (phrase, literal, raw literal, quoted, dash) each."""
-    terms: list[tuple[str, str, str, bool, bool]] = []
+def _walk(q: str | None) -> list[tuple[str, str, bool, bool]]:
+    """The terms of a query: (phrase, literal, quoted, dash) each.
+
+    A character-by-character state machine, mirrored step for step by the SQL copy (``walk`` in
+    :data:`FTS_QUERY_CTE`). ``cur`` decides whether a term has anything in it (the rule-2
+    character text); the phrase is built in ``bs``: ``pc`` is the ideograph just before (if the
+    previous character was one), ``sl`` the length of the current run of ideographs, ``pre``
+    whether a non-space character precedes the run in the term, ``pend`` the last ideograph of a
+    finished run of 2+, written only if a non-space character follows it in the term.
+    """
+    terms: list[tuple[str, str, bool, bool]] = []
     cur: list[str] = []
     lit: list[str] = []
+    bs: list[str] = []
     inq = False
     dash = False
     prev_barrier = False
+    pc, sl, pre, nn, pend = "", 0, False, 0, ""
     for ch in (q or "").replace("\0", "") + "\0":   # "\0" marks the end, like substr() past the end in SQL
         if ch == '"' or ch == "\0" or (not inq and ch in QUERY_SPACES):
             term = "".join(cur).strip(" ")
+            if pc and sl == 1 and not pre:
+                bs.append(f" {pc} ")
             if term:
-                terms.append(('"' + term.replace("  ", " ") + '"', "".join(lit).strip(" "), "".join(lit),
+                terms.append(('"' + "".join(bs).strip(" ").replace("  ", " ") + '"', "".join(lit).strip(" "),
                               (ch == '"' or ch == "\0") and inq, dash))
             cur.clear()
             lit.clear()
+            bs.clear()
             prev_barrier = False
             dash = False
+            pc, sl, pre, nn, pend = "", 0, False, 0, ""
             if ch == '"':
                 inq = not inq
             continue
         if ch == "-" and not inq and not cur and not dash:
             dash = True                      # a leading '-' outside quotes: exclude this term
             continue
+        f = ch.translate(_FULLWIDTH)
+        if _CJK_RE.match(ch):
+            if not pc:                       # a run of ideographs starts
+                if pend:
+                    bs.append(f" {pend} ")
+                    pend = ""
+                pre = nn > 0
+                if pre:
+                    bs.append(f" {ch} ")
+                sl = 1
+            else:
+                bs.append(f" {pc}{ch} ")
+                sl += 1
+            pc = ch
+            nn += 1
+        else:
+            if pc:                           # a run of ideographs ends
+                if sl == 1:
+                    if not pre:
+                        bs.append(f" {pc} ")
+                else:
+                    pend = pc
+            pc = ""
+            if ch in QUERY_SPACES and not _BARRIER_CHAR_RE.match(ch):     # a space inside quotes
+                bs.append(f)
+            else:
+                if pend:
+                    bs.append(f" {pend} ")
+                    pend = ""
+                if _BARRIER_CHAR_RE.match(ch):
+                    if not prev_barrier:
+                        bs.append(f" {BARRIER} ")
+                else:
+                    bs.append(f)
+                nn += 1
         if _BARRIER_CHAR_RE.match(ch):
             if not prev_barrier:
                 cur.append(f" {BARRIER} ")
             prev_barrier = True
         else:
-            cur.append(f" {ch} " if _CJK_RE.match(ch) else ch.translate(_FULLWIDTH))
+            cur.append(f" {ch} " if _CJK_RE.match(ch) else f)
             prev_barrier = False
-        lit.append(ch.translate(_FULLWIDTH))
+        lit.append(f)
     return terms
 
 
@@ -271,10 +332,12 @@ chars(i, ch, k, f) as (
     case when {_sql_ranges("u", FULLWIDTH_RANGES)} then char(u - {FULLWIDTH_OFFSET}) else ch end
   from (select i, ch, unicode(ch) as u from chars0)
 ),
-walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, allc, pc, bg, t_bphrase) as (
-  -- one row per character; a row that ends a term carries it in t_* (phrase, as typed, quoted, '-',
-  -- bigram phrase when the term is 2+ ideographs only: allc, pc (previous ideograph), bg (bigrams))
-  select 0, 0, 0, 0, '', '', null, null, 0, 0, 1, '', '', null
+walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, pc, sl, pre, nn, pend, bs) as (
+  -- one row per character; a row that ends a term carries it in t_* (phrase, as typed, quoted, '-').
+  -- cur: the rule-2 character text (is there a term?); bs: the phrase being built, like _walk() in
+  -- Python: pc ideograph just before, sl run length, pre a non-space character before the run,
+  -- nn non-space characters in the term, pend a run's last ideograph not yet written
+  select 0, 0, 0, 0, '', '', null, null, 0, 0, '', 0, 0, 0, '', ''
   union all
   select c.i,
     case when c.k = 'q' then 1 - w.inq else w.inq end,
@@ -285,77 +348,79 @@ walk(i, inq, pb, dash, cur, lit, t_phrase, t_lit, t_quoted, t_dash, allc, pc, bg
       when c.k = 'c' then w.cur || ' ' || c.ch || ' '
       else w.cur || c.f end,
     case when {_FLUSH} then '' when {_DASH} then w.lit else w.lit || c.f end,
-    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.cur, ' '), '  ', ' ') || '"' end,
+    case when {_FLUSH} and trim(w.cur, ' ') <> '' then '"' || replace(trim(w.bs
+        || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end), ' '), '  ', ' ')
+        || '"' end,
     trim(w.lit, ' '),
     c.k in ('q', 'end') and w.inq = 1,
     w.dash,
-    case when {_FLUSH} then 1 when {_DASH} or c.k = 'c' then w.allc else 0 end,
     case when {_FLUSH} then '' when {_DASH} then w.pc when c.k = 'c' then c.ch else '' end,
-    case when {_FLUSH} then '' when c.k = 'c' and w.pc <> '' and not {_DASH} then w.bg || ' ' || w.pc || c.ch
-      else w.bg end,
-    case when {_FLUSH} and w.allc = 1 and w.bg <> '' then '"' || ltrim(w.bg, ' ') || '"' end
+    case when {_FLUSH} then 0 when c.k = 'c' and not {_DASH} then (case when w.pc = '' then 1 else w.sl + 1 end)
+      else w.sl end,
+    case when {_FLUSH} then 0 when c.k = 'c' and w.pc = '' and not {_DASH} then w.nn > 0 else w.pre end,
+    case when {_FLUSH} then 0 when {_DASH} or c.k = 's' then w.nn else w.nn + 1 end,
+    case when {_FLUSH} then '' when {_DASH} then w.pend
+      when c.k = 'c' then (case when w.pc = '' then '' else w.pend end)
+      when c.k = 's' then (case when w.pc <> '' and w.sl > 1 then w.pc else w.pend end)
+      else '' end,
+    case when {_FLUSH} then '' when {_DASH} then w.bs
+      when c.k = 'c' then w.bs || (case when w.pc = '' then
+          (case when w.pend <> '' then ' ' || w.pend || ' ' else '' end)
+          || (case when w.nn > 0 then ' ' || c.ch || ' ' else '' end)
+        else ' ' || w.pc || c.ch || ' ' end)
+      else w.bs || (case when w.pc <> '' and w.sl = 1 and not w.pre then ' ' || w.pc || ' ' else '' end)
+        || (case when c.k = 's' then c.f else
+          (case when w.pc <> '' and w.sl > 1 then ' ' || w.pc || ' ' when w.pend <> '' then ' ' || w.pend || ' '
+            else '' end)
+          || (case when c.k in ('b', 'n') then (case when w.pb then '' else ' ' || char({ord(BARRIER)}) || ' ' end)
+            else c.f end) end) end
   from walk w join chars c on c.i = w.i + 1
 ),
-terms(seq, phrase, lit, kind, dash, bphrase) as (
+terms(seq, phrase, lit, kind, dash) as (
   -- OR, AND, NOT typed in capitals as a term of their own (not quoted, no '-') are operators
   select i, t_phrase, t_lit,
-    case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash,
-    t_bphrase
+    case when t_quoted = 0 and t_dash = 0 and t_lit in ('OR', 'AND', 'NOT') then t_lit else 'T' end, t_dash
   from walk where t_phrase is not null
 ),
-roles(seq, phrase, lit, kind, role, prev, bphrase) as (
+roles(seq, phrase, lit, kind, role, prev) as (
   select seq, phrase, lit, kind,
     case when dash = 1 or lag(kind) over (order by seq) = 'NOT' then 'neg' else 'pos' end,
-    lag(kind) over (order by seq), bphrase
+    lag(kind) over (order by seq)
   from terms
 ),
-grouped(seq, phrase, lit, role, g, bphrase) as (
+grouped(seq, phrase, lit, role, g) as (
   -- a word after OR joins the group of the word before it; every other word starts a group
   select seq, phrase, lit, role,
-    sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq),
-    bphrase
+    sum(case when role = 'pos' and not (prev is 'OR' and before > 0) then 1 else 0 end) over (order by seq)
   from (select *, count(case when role = 'pos' then 1 end)
           over (order by seq rows between unbounded preceding and 1 preceding) as before
         from roles where kind = 'T')
 ),
-pos_groups(g, alts, balts) as (
+pos_groups(g, alts) as (
   select g,
     case when count(*) over (partition by g) > 1
       then '(' || group_concat(phrase, ' OR ') over (partition by g order by seq
                                                      rows between unbounded preceding and unbounded following) || ')'
-      else phrase end,
-    case when count(*) over (partition by g) > 1
-      then '(' || group_concat(bphrase, ' OR ') over (partition by g order by seq
-                                                      rows between unbounded preceding and unbounded following) || ')'
-      else bphrase end
+      else phrase end
   from grouped where role = 'pos'
 ),
-parts(pos, neg, bpos, bneg, nneg, nterms, inelig, first) as (
+parts(pos, neg, nneg, nterms, first) as (
   select
-    coalesce((select group_concat(alts, ' ') over (order by g rows between unbounded preceding and unbounded following)
+    coalesce((select group_concat(alts, ' AND ') over (order by g rows between unbounded preceding and unbounded following)
               from (select distinct g, alts from pos_groups) limit 1), ''),
     (select group_concat(phrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
      from grouped where role = 'neg' limit 1),
-    coalesce((select group_concat(balts, ' ') over (order by g rows between unbounded preceding and unbounded following)
-              from (select distinct g, balts from pos_groups) limit 1), ''),
-    (select group_concat(bphrase, ' OR ') over (order by seq rows between unbounded preceding and unbounded following)
-     from grouped where role = 'neg' limit 1),
     (select count(*) from grouped where role = 'neg'),
     (select count(*) from terms),
-    (select count(*) from grouped where bphrase is null),
     coalesce((select lit from grouped where role = 'pos' order by seq limit 1), '')
 ),
-fts_query(expr, first, message, bexpr, positive, bpositive) as (
-  -- expr: the query for articles_fts; bexpr: for articles_fts_bigram ('' unless every word is 2+
-  -- ideographs only); positive/bpositive: the words to find without the exclusions
+fts_query(expr, first, message, positive) as (
+  -- expr: the MATCH expression (Python fts_query()); positive: the words to find without the exclusions
   select case when pos = '' then '' when nneg = 0 then pos
       when nneg = 1 then pos || ' NOT ' || neg else pos || ' NOT (' || neg || ')' end,
     first,
     case when pos <> '' then '' when nneg > 0 then '{REFUSED_ONLY_EXCLUDED}'
       when nterms > 0 then '{REFUSED_NO_WORD}' else '' end,
-    case when pos = '' or inelig > 0 then '' when nneg = 0 then bpos
-      when nneg = 1 then bpos || ' NOT ' || bneg else bpos || ' NOT (' || bneg || ')' end,
-    pos,
-    case when pos = '' or inelig > 0 then '' else bpos end
+    pos
   from parts
 )"""
