@@ -74,7 +74,7 @@ class Archive:
         from .search_index import register
 
         self.db = db
-        register(db.conn)            # the search index's triggers need zh_shadow on this connection
+        register(db.conn)            # the search index's triggers need zh_index3 on this connection
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
