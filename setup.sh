@@ -10,18 +10,21 @@ missing=""
 command -v chromium >/dev/null 2>&1 || missing="chromium"
 # WARC tests (tests/test_warc_tools.py) capture the replica with Debian's wget.
 command -v wget >/dev/null 2>&1 || missing="$missing wget"
+# Distributed crawls (archiver crawl --redis, tests/test_distributed*.py) share a frontier on Debian's
+# redis-server; the tests start their own on 127.0.0.1 (a free port, a temp dir) and stop it.
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
   missing="$missing fonts-wqy-zenhei"
 fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing for the browser and WARC tests (apt-get):$missing"
+    echo "installing for the browser, WARC and distributed-crawl tests (apt-get):$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
   else
-    echo "note: the browser and WARC tests need:$missing (as root: apt-get install$missing)" >&2
+    echo "note: the browser, WARC and distributed-crawl tests need:$missing (as root: apt-get install$missing)" >&2
   fi
 fi
 if [ ! -x .venv/bin/python ]; then
