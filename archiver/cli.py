@@ -257,7 +257,15 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: str | None = Non
                    "(setting ARCHIVER_DISCOVERY=False).")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress lines and no summary; problems still go to stderr (and the log).")
-def crawl(db, sites, full, revalidate, replica, loglevel, log_file, sets, quiet, registry, registry_only):
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Crawl on many processes and machines: redis://HOST:PORT/N holds the shared frontier "
+                   "(docs/distributed.md). `archiver worker --redis URL` joins from other machines.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0, 64),
+              help="With --redis: worker processes started on this machine.")
+@click.option("--redis-prefix", "redis_prefix", default="archiver", show_default=True,
+              help="With --redis: the crawl's keys in Redis (one crawl per prefix).")
+def crawl(db, sites, full, revalidate, replica, loglevel, log_file, sets, quiet, registry, registry_only,
+          redis_url, workers, redis_prefix):
     """Crawl the network's news channels into the archive.
 
     Discovery: besides the registry's channels, the crawl walks the channels and member sites it
@@ -292,8 +300,15 @@ def crawl(db, sites, full, revalidate, replica, loglevel, log_file, sets, quiet,
     if registry:
         overrides["ARCHIVER_REGISTRY"] = str(Path(registry).resolve())
     try:
-        report, stats = run_crawl(db=db, sites=sites, replica=replica, loglevel=loglevel.upper(), log_file=log_file,
-                                  sets=overrides, quiet=quiet, mode="full" if full else None)
+        if redis_url:
+            from archiver.distributed.coordinator import run_distributed_crawl
+            report, stats = run_distributed_crawl(
+                redis_url=redis_url, workers=workers, prefix=redis_prefix, db=db, sites=sites, replica=replica,
+                loglevel=loglevel.upper(), log_file=log_file, sets=overrides, quiet=quiet,
+                mode="full" if full else None)
+        else:
+            report, stats = run_crawl(db=db, sites=sites, replica=replica, loglevel=loglevel.upper(),
+                                      log_file=log_file, sets=overrides, quiet=quiet, mode="full" if full else None)
     except KeyError as e:
         raise click.UsageError(str(e.args[0])) from None
     except ArchiveLocked as e:
@@ -420,6 +435,11 @@ main.add_command(cli_ops.runs)
 main.add_command(cli_ops.failures)
 
 main.add_command(_warc)
+
+from archiver import cli_distributed  # noqa: E402
+
+main.add_command(cli_distributed.worker)
+main.add_command(cli_distributed.writer)
 
 
 

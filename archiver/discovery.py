@@ -113,7 +113,7 @@ class Discovery:
             if row.get("status") in (None, "ok") or recheck:
                 out += self._add_channel(entry)
             else:
-                self._channels.setdefault((site.id, entry.channel.strip("/")), entry)
+                self._know_channel(entry)
         last_look = {r["site"]: r for r in archived_sites}
         hubs = [(site, "registry") for site in sites]
         for row in archived_sites:
@@ -188,23 +188,40 @@ class Discovery:
         key = (entry.site, entry.channel.strip("/"))
         if key in self._channels:
             return []
-        if self._per_site.get(entry.site, 0) >= self.budget.max_channels and entry.found_by != "registry":
+        verdict = self._claim_channel(entry, key)
+        if verdict == "refused":
             return self._refuse("channels_per_site")
         self._channels[key] = entry
+        return [entry] if verdict == "new" else []
+
+    def _claim_channel(self, entry: Entry, key: tuple[str, str]) -> str:
+        """``new`` (walk it), ``known`` (someone walks it already) or ``refused`` (over the budget).
+        One process decides alone; workers sharing a crawl decide in Redis (SharedDiscovery)."""
+        if self._per_site.get(entry.site, 0) >= self.budget.max_channels and entry.found_by != "registry":
+            return "refused"
         self._per_site[entry.site] = self._per_site.get(entry.site, 0) + 1
-        return [entry]
+        return "new"
+
+    def _know_channel(self, entry: Entry) -> None:
+        """A channel known but not walked (missing or empty at the last look)."""
+        self._channels.setdefault((entry.site, entry.channel.strip("/")), entry)
 
     def _add_hub(self, entry: Entry) -> list[Entry]:
         host = urlsplit(entry.url).hostname or ""
         if host in self._hubs:
             return []
-        if entry.new_site:
-            if sum(1 for e in self._hubs.values() if e.new_site) >= self.budget.max_sites:
-                return self._refuse("sites")
-            if entry.depth > self.budget.max_depth:
-                return self._refuse("depth")
+        if entry.new_site and entry.depth > self.budget.max_depth:
+            return self._refuse("depth")
+        verdict = self._claim_hub(entry, host)
+        if verdict == "refused":
+            return self._refuse("sites")
         self._hubs[host] = entry
-        return [entry]
+        return [entry] if verdict == "new" else []
+
+    def _claim_hub(self, entry: Entry, host: str) -> str:
+        if entry.new_site and sum(1 for e in self._hubs.values() if e.new_site) >= self.budget.max_sites:
+            return "refused"
+        return "new"
 
     def knows_channel(self, site: str, channel: str) -> bool:
         return (site, channel.strip("/")) in self._channels

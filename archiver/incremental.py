@@ -148,7 +148,7 @@ class IncrementalPolicy:
     every channel is walked to its end and every article fetched.
     """
 
-    def __init__(self, settings, *, incremental: bool, stats=None):
+    def __init__(self, settings, *, incremental: bool, stats=None, reader=None):
         self.incremental = incremental
         self.stats = stats
         self.margin = settings.getint("ARCHIVER_INCREMENTAL_MARGIN", 1)
@@ -160,7 +160,9 @@ class IncrementalPolicy:
             min_age=settings.getfloat("ARCHIVER_REVALIDATE_MIN_AGE", 600.0),
             max_age=settings.getfloat("ARCHIVER_REVALIDATE_MAX_AGE", 30 * 86400.0))
         self.db_path = settings.get("ARCHIVER_DB")
-        self.reader = None
+        # The archive's answers: a read-only ArchiveReader on the SQLite file, or (a distributed
+        # worker) archiver/distributed/knowledge.py RedisKnowledge with the same questions.
+        self.reader = reader
 
     def open(self) -> None:
         from archiver.db.crawlstate import ArchiveReader

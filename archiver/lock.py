@@ -40,6 +40,7 @@ class ArchiveLock:
         self.path = lock_path_for(db_path)
         self.fd: int | None = None
         self.users = 0
+        self.borrowed = False          # held by the parent process (adopt): never unlocked here
 
     def acquire(self) -> "ArchiveLock":
         if self.fd is not None:
@@ -69,8 +70,9 @@ class ArchiveLock:
             return
         fd, self.fd = self.fd, None
         try:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            if not self.borrowed:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
         _HELD.pop(_key(self.path), None)
@@ -98,5 +100,22 @@ def acquire(db_path: str | Path) -> ArchiveLock:
     if lock is None:
         lock = ArchiveLock(db_path)
     lock.acquire()
+    _HELD[_key(path)] = lock
+    return lock
+
+
+def adopt(db_path: str | Path, fd: int) -> ArchiveLock:
+    """Use the lock a parent process holds and handed down as the open file ``fd`` (a distributed
+    crawl's coordinator to its writer, archiver/distributed/). The flock belongs to the open file,
+    so the lock stays held if either process dies; this process never unlocks it."""
+    path = lock_path_for(db_path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)      # ours already: succeeds at once
+    except OSError as e:
+        raise ArchiveLocked(path, _read_holder(fd)) from e
+    if os.path.realpath(f"/proc/self/fd/{fd}") != os.path.realpath(path) and os.path.exists("/proc/self/fd"):
+        raise ArchiveLocked(path, {"note": f"file descriptor {fd} is not this archive's lock"})
+    lock = ArchiveLock(db_path)
+    lock.fd, lock.users, lock.borrowed = fd, 1, True
     _HELD[_key(path)] = lock
     return lock

@@ -14,6 +14,7 @@ A request whose headers are conditional accepts a 304 as an answer.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import scrapy
@@ -23,6 +24,20 @@ from archiver.incremental import IncrementalPolicy
 from archiver.sites import Network
 
 ARTICLE_PRIORITY = 1
+
+
+def tracked(callback):
+    """A spider callback or errback whose output a distributed worker counts until it is safe
+    (archiver/distributed/frontier.py ``OutputTracker``); unchanged when the spider has no
+    ``output_tracker`` (one process)."""
+    @functools.wraps(callback)
+    def wrapper(spider, answer):
+        output = callback(spider, answer)
+        tracker = getattr(spider, "output_tracker", None)
+        if tracker is None:
+            return output
+        return tracker.track(answer.request, output)
+    return wrapper
 
 
 class CrawlRequests:

@@ -33,6 +33,10 @@ class RunContext:
         for site_id in self.site_ids:
             self.network.site(site_id)             # KeyError naming the known sites
         self.discovery = settings.getbool("ARCHIVER_DISCOVERY", True)
+        # "" (one process), or a distributed crawl's "seed" (the coordinator), "worker" or "writer"
+        self.role = (settings.get("ARCHIVER_REDIS_ROLE") or "").strip().lower() if settings.get("ARCHIVER_REDIS_URL") else ""
+        if self.role not in ("", "seed", "worker", "writer"):
+            raise ValueError(f"unknown ARCHIVER_REDIS_ROLE {self.role!r}; expected seed, worker or writer")
 
     @classmethod
     def of(cls, crawler) -> RunContext:

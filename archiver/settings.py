@@ -135,6 +135,17 @@ ARCHIVER_HEALTH_MAX_EXTRACTION_FAILURE_RATE = 0.5  # the same without history
 ARCHIVER_HEALTH_MIN_ARTICLE_PAGES = 10             # fewer article pages: the rate is not judged
 ARCHIVER_HEALTH_HISTORY_RUNS = 5                   # earlier runs the rate is compared with
 
+# ---------------------------------------------------------------- distributed crawls (docs/distributed.md)
+# `archiver crawl --redis URL --workers K` and `archiver worker --redis URL` set these; a crawl
+# without them is one process and needs no Redis.
+ARCHIVER_REDIS_URL = ""                  # redis://HOST:PORT/N of the shared frontier
+ARCHIVER_REDIS_PREFIX = "archiver"       # the crawl's keys in Redis (one crawl per prefix at a time)
+ARCHIVER_REDIS_ROLE = ""                 # seed | worker (set per process by the coordinator)
+ARCHIVER_REDIS_WORKER = ""               # this worker's name in Redis (default host-pid-random)
+ARCHIVER_REDIS_WORKER_TIMEOUT = 60.0     # seconds without a heartbeat: a worker is dead, its requests go back
+ARCHIVER_REDIS_HEARTBEAT = 2.0           # seconds between a worker's heartbeats (and stats snapshots)
+ARCHIVER_REDIS_POLL_INTERVAL = 0.5       # seconds between an idle worker's looks at the shared queue
+
 # ---------------------------------------------------------------- Scrapy housekeeping
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "archiver.extensions.operator.ArchiverLogFormatter"   # a dropped item is one line

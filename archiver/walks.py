@@ -11,11 +11,15 @@ before the pages its pager promised is reported (``warning``), with the channel'
 In an incremental run the walk also stops after ``margin`` pages with no unarchived rows
 (:class:`archiver.incremental.ChannelWalk`), unless it resumes a walk a killed run left unfinished.
 
-Pure: the spider feeds it what each page held and asks where to go next.
+Pure: the spider feeds it what each page held and asks where to go next. Where the walks live
+is a store: a dict in one process, Redis when workers share a crawl (a walk's next list page may
+be read by any worker; archiver/distributed/shared.py). A list page read twice (a killed
+worker's request, put back) gets the answer it got the first time, so a walk never ends early
+because its own page came back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from archiver.incremental import ChannelWalk
 
@@ -43,11 +47,24 @@ class PagerWalk:
     first_rows: int | None = None
     stopped: str | None = None
     failed_page: str | None = None
+    decided: dict[str, list] = field(default_factory=dict)  # list page URL -> [next (url, probe) or None, incomplete]
     _archived: ChannelWalk = field(default=None)           # type: ignore[assignment]
 
     def __post_init__(self):
-        self._archived = ChannelWalk(margin=self.margin)
+        if self._archived is None:
+            self._archived = ChannelWalk(margin=self.margin)
         self.requested.add(self.entry_url)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["seen"], d["requested"] = sorted(self.seen), sorted(self.requested)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PagerWalk:
+        d = dict(d)
+        archived = ChannelWalk(**d.pop("_archived"))
+        return cls(**{**d, "seen": set(d["seen"]), "requested": set(d["requested"]), "_archived": archived})
 
     def judge(self, articles: list[str], unarchived: int, promised: int | None) -> bool:
         """Record one list page (its article URLs, how many are not archived, the pages its pager
@@ -119,13 +136,13 @@ class Walks:
     ``archiver/pager/warnings`` (the run summary and ``crawl_runs.problems``).
     """
 
-    def __init__(self, stats, logger, *, incremental: bool, margin: int, max_pages: int):
+    def __init__(self, stats, logger, *, incremental: bool, margin: int, max_pages: int, store=None):
         self.stats = stats
         self.logger = logger
         self.incremental = incremental
         self.margin = margin
         self.max_pages = max_pages
-        self._walks: dict[tuple, PagerWalk] = {}
+        self._walks = store if store is not None else LocalWalks()
 
     def get(self, key) -> PagerWalk | None:
         return self._walks.get(key) if key else None
@@ -138,11 +155,22 @@ class Walks:
         end: the list-page budget ran out). ``accept(url)``: may the walk go to that page (the
         same site)?"""
         pager = lst.pager
-        self.stats.inc_value(f"archiver/pager/{pager.style}")
         walk = self._walks.get(key)
         if walk is None:
-            walk = self._walks[key] = PagerWalk(url, incremental=self.incremental, resume=resume,
-                                                margin=self.margin, max_pages=self.max_pages)
+            walk = PagerWalk(url, incremental=self.incremental, resume=resume, margin=self.margin,
+                             max_pages=self.max_pages)
+        elif url in walk.decided:                 # this page again (put back after a worker died)
+            self.stats.inc_value("archiver/pager/page_read_again")
+            nxt, incomplete = walk.decided[url]
+            return (tuple(nxt) if nxt else None), incomplete
+        self.stats.inc_value(f"archiver/pager/{pager.style}")
+        nxt, incomplete = self._advance(walk, lst, canonical, unarchived, accept)
+        walk.decided[url] = [list(nxt) if nxt else None, incomplete]
+        self._walks.save(key, walk)
+        return nxt, incomplete
+
+    def _advance(self, walk: PagerWalk, lst, canonical: list[str], unarchived: int, accept):
+        pager = lst.pager
         if not walk.judge(canonical, unarchived, pager.total):
             if walk.stopped == "archived":
                 self.stats.inc_value("archiver/incremental/walk_stopped")
@@ -165,6 +193,7 @@ class Walks:
             return False
         walk.judge([], 0, None)
         self.ended(walk)
+        self._walks.save(key, walk)
         return True
 
     def missing_page(self, key, url: str) -> bool:
@@ -174,6 +203,7 @@ class Walks:
             return False
         walk.missing(url)
         self.ended(walk)
+        self._walks.save(key, walk)
         return True
 
     def ended(self, walk: PagerWalk) -> None:
@@ -183,3 +213,16 @@ class Walks:
             self.logger.warning(warning)
             warnings = self.stats.get_value("archiver/pager/warnings") or []
             self.stats.set_value("archiver/pager/warnings", warnings + [warning])
+
+
+class LocalWalks:
+    """The walks of one process (the store of :class:`Walks` without Redis)."""
+
+    def __init__(self):
+        self._walks: dict = {}
+
+    def get(self, key) -> PagerWalk | None:
+        return self._walks.get(key)
+
+    def save(self, key, walk: PagerWalk) -> None:
+        self._walks[key] = walk

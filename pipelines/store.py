@@ -81,7 +81,9 @@ class StorePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self):
+    def open_spider(self, *, attach: int | None = None):
+        """Lock and open the archive and record the run (``attach``: go on with that run, as a
+        distributed crawl's writer restarted mid-run does)."""
         try:
             # Before anything is written: a second crawl must not mark the running one interrupted.
             self.lock = archive_lock.acquire(self.db_path)
@@ -102,12 +104,12 @@ class StorePipeline:
             logger.warning("repaired the archive: %s", line)
         self.state = CrawlState(self.archive.db)
         now = utc_now()
-        stale = self.archive.mark_interrupted_runs(now=now)
+        stale = self.archive.mark_interrupted_runs(now=now, keep=attach)
         if stale:
             logger.warning("%d earlier run(s) had not finished; marked interrupted", stale)
         sites = [s.id for s in self.run.selected_sites] if self.run.mode != "warc" else []
         mode = self.run.mode
-        self.run_id = self.archive.start_run(
+        self.run_id = attach if attach is not None else self.archive.start_run(
             started_at=now, mode=mode, sites=sites,
             command=" ".join(sys.argv)[:500], pid=os.getpid(), hostname=socket.gethostname())
         self.stats.set_value("archiver/run_id", self.run_id)

@@ -31,13 +31,14 @@ from archiver.pages.base import PageInput
 from archiver.pages.dom import title_tag
 from archiver.pages.lists import ListPage
 from archiver.reading import ArticleReader
-from archiver.requests import CrawlRequests
+from archiver.requests import CrawlRequests, tracked
 from archiver.run import RunContext
 from archiver.walks import Walks
 
 
 class NetworkSpider(scrapy.Spider):
     name = "network"
+    output_tracker = None        # a distributed worker's (archiver/distributed/frontier.py)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -52,11 +53,20 @@ class NetworkSpider(scrapy.Spider):
         s, stats = self.crawler.settings, self.crawler.stats
         self.run = RunContext.of(self.crawler)
         self.network = self.run.network
-        self.policy = IncrementalPolicy(s, incremental=self.run.incremental, stats=stats)
+        # A distributed crawl (archiver/distributed/): walks, discovery and what workers know of the
+        # archive are shared through Redis; one process keeps them in memory and in the archive.
+        shared = None
+        if self.run.role:
+            from archiver.distributed.shared import SharedState
+            shared = SharedState.of(self.crawler)
+        self.policy = IncrementalPolicy(s, incremental=self.run.incremental, stats=stats,
+                                        reader=shared.knowledge() if self.run.role == "worker" and self.run.incremental
+                                        else None)
         self.walks = Walks(stats, self.logger, incremental=self.run.incremental, margin=self.policy.margin,
-                           max_pages=self.policy.max_list_pages)
-        self.discovery = Discovery(self.network, enabled=self.run.discovery, budget=Budget.from_settings(s),
-                                   site_ids=frozenset(self.run.site_ids) or None)
+                           max_pages=self.policy.max_list_pages, store=shared.walk_store() if shared else None)
+        discovery = dict(enabled=self.run.discovery, budget=Budget.from_settings(s),
+                         site_ids=frozenset(self.run.site_ids) or None)
+        self.discovery = shared.discovery(self.network, **discovery) if shared else Discovery(self.network, **discovery)
         self.reader = ArticleReader(self.network, stats, s)
         self.requests = CrawlRequests(self, self.policy, self.network, stats)
         self.policy.open()
@@ -73,6 +83,8 @@ class NetworkSpider(scrapy.Spider):
     # ------------------------------------------------------------------ start
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self._setup()
+        if self.run.role == "worker":       # the coordinator seeded the shared frontier
+            return
         stats = self.crawler.stats
         stats.set_value("archiver/mode", self.run.mode)
         stats.set_value("archiver/discovery/enabled", int(self.discovery.enabled))
@@ -98,6 +110,7 @@ class NetworkSpider(scrapy.Spider):
             yield self.requests.entry(entry)
 
     # ------------------------------------------------------------------ homepages and list pages
+    @tracked
     def parse_hub(self, response: Response):
         """A site's homepage: its channels and member sites are discovered, its articles fetched."""
         meta = response.meta["archiver"]
@@ -122,6 +135,7 @@ class NetworkSpider(scrapy.Spider):
         yield from self._discover(self.discovery.from_links(lst.nav_links, found_on=response.url, depth=meta.get("depth", 0)))
         yield from self._article_requests(lst, response.url, meta)
 
+    @tracked
     def parse_list(self, response: Response):
         meta, stats = response.meta["archiver"], self.crawler.stats
         if response.status == 304:             # unchanged since its last complete walk: nothing new in it
@@ -200,6 +214,7 @@ class NetworkSpider(scrapy.Spider):
         return unarchived
 
     # ------------------------------------------------------------------ articles
+    @tracked
     def parse_article(self, response: Response):
         meta = response.meta["archiver"]
         if response.status == 304:      # unchanged: a revalidation, not a fetch
@@ -220,6 +235,7 @@ class NetworkSpider(scrapy.Spider):
         return Failure(url=url, kind=kind, reason=reason, status=status, site=meta.get("site"),
                        channel=meta.get("channel"), referer=meta.get("referer"), **extra)
 
+    @tracked
     def on_error(self, failure):
         meta, exc, stats = failure.request.meta.get("archiver", {}), failure.value, self.crawler.stats
         kind = "site" if meta.get("kind") == "hub" else "channel"

@@ -108,12 +108,13 @@ class Archive:
                 "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
             })
 
-    def mark_interrupted_runs(self, *, now: str) -> int:
-        """Runs still marked running whose process died (SIGKILL, power loss) become 'interrupted'."""
+    def mark_interrupted_runs(self, *, now: str, keep: int | None = None) -> int:
+        """Runs still marked running whose process died (SIGKILL, power loss) become 'interrupted'
+        (``keep``: a run that goes on, a distributed crawl's, whose writer was restarted)."""
         with self.db.atomic():
             cur = self.db.execute(
                 "update crawl_runs set status = 'interrupted', finished_at = coalesce(finished_at, ?) "
-                "where status = 'running'", [now])
+                "where status = 'running' and id != ?", [now, -1 if keep is None else keep])
             return cur.rowcount
 
     # ------------------------------------------------------------------ raw responses
