@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, crawler, db_path: str):
+    def __init__(self, crawler, db_path: str, *, batches: bool = True):
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_path = db_path
@@ -64,6 +64,9 @@ class StorePipeline:
         self.backoff = {"base": s.getfloat("ARCHIVER_RETRY_BACKOFF_BASE", 1800.0),
                         "factor": s.getfloat("ARCHIVER_RETRY_BACKOFF_FACTOR", 2.0),
                         "cap": s.getfloat("ARCHIVER_RETRY_BACKOFF_MAX", 7 * 86400.0)}
+        # batches=False: the caller commits (a distributed crawl's writer commits a batch of stream
+        # entries with its own bookkeeping in one transaction, archiver/distributed/writer.py)
+        self.batches = batches
         self.commit_every = max(1, s.getint("ARCHIVER_COMMIT_EVERY", 200))
         self.commit_interval = s.getfloat("ARCHIVER_COMMIT_INTERVAL", 1.0)
         self._batch_items = 0
@@ -119,7 +122,7 @@ class StorePipeline:
             established=self.state.established_sites(sites),
             previous=self.state.recent_site_counts(
                 before_run_id=self.run_id, limit=self.crawler.settings.getint("ARCHIVER_HEALTH_HISTORY_RUNS", 5)))
-        if self.commit_interval > 0:
+        if self.commit_interval > 0 and self.batches:
             self._ticker = task.LoopingCall(self._tick)
             self._ticker.start(self.commit_interval, now=False)
 
@@ -149,6 +152,8 @@ class StorePipeline:
             return
         if self._batch_vanished():
             self._lose_batch("the transaction was rolled back")
+            return
+        if not force and not self.batches:
             return
         if not force and self._batch_items < self.commit_every and \
                 time.monotonic() - self._batch_started < self.commit_interval:

@@ -74,8 +74,8 @@ class Coordinator:
 
     def finish_abandoned(self, state: dict, settings_overrides: dict) -> None:
         """A coordinator died mid-crawl: the items its workers sent are stored, its run closed."""
-        if not state.get("run_id") or not self.client.exists(self.keys.items):
-            return
+        if not state.get("run_id") or state.get("phase") == "done" or not self.client.xlen(self.keys.items):
+            return                       # nothing left to store (a run left open is marked interrupted)
         if state.get("db") and os.path.realpath(state["db"]) != os.path.realpath(self.db):
             return                                  # another archive's leftovers: not ours to store
         from archiver.distributed.writer import ArchiveWriter
@@ -124,7 +124,7 @@ class Coordinator:
         if self.log_file:
             settings.set("LOG_FILE", self.log_file, priority="cmdline")
         settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")
-        process = CrawlerProcess(settings, install_root_handler=True)
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler("network")
         process.crawl(crawler)
         process.start()

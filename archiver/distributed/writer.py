@@ -62,10 +62,8 @@ class ArchiveWriter:
         self.poll = poll
         self.report_path = report_path
         self.consumer = f"writer-{socket.gethostname()}-{os.getpid()}"
-        settings.set("ARCHIVER_COMMIT_EVERY", 10 ** 9, priority="cmdline")      # the writer commits per batch
-        settings.set("ARCHIVER_COMMIT_INTERVAL", 0, priority="cmdline")
         self.host = _Host(settings)
-        self.store = StorePipeline(self.host, db_path)
+        self.store = StorePipeline(self.host, db_path, batches=False)     # one commit per batch of entries
         self.frontier = Frontier(client, keys, worker=self.consumer)
         self.stats = self.host.stats
         self.redis_lost: str | None = None
@@ -231,6 +229,12 @@ class ArchiveWriter:
         merged = self.merged_stats()
         merged["finish_reason"] = reason
         self.stats.set_stats(merged)
+        if self.store.archive is not None:
+            # the run is closing: no entry of it can come again (the coordinator clears the stream
+            # before the next crawl), so its exactly-once ledger goes
+            self.store.commit(force=True)
+            with self.store.archive.db.atomic():
+                self.store.archive.db.execute("delete from stream_applied where run_id = ?", [self.store.run_id])
         self.store.spider_closed(None, reason)
         out = {"stats": _plain(self.stats.get_stats()), "report": self.stats.get_value("archiver/health_report")}
         if self.report_path:

@@ -1,0 +1,243 @@
+"""A crawl on a shared Redis frontier gives the archive one process gives, and loses nothing when
+any one of its processes dies (issue #14).
+
+Every test crawls a generated replica network (harness/replica/generated.py) through the real
+CLI (``archiver crawl --redis … --workers K``), with a private Debian ``redis-server`` on
+127.0.0.1, and compares the archive with the one a one-process crawl of the same network wrote:
+the URLs archived (sightings) with their bodies, the articles' bodies and titles, the failures.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.replica.generated import GeneratedNetwork
+from harness.replica.server import ReplicaServer
+from tests.redisutil import redis_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[1]
+ARTICLES = 300
+FAST = ["-s", "ARCHIVER_REDIS_WORKER_TIMEOUT=3", "-s", "ARCHIVER_REDIS_HEARTBEAT=0.5"]
+
+
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+
+
+def network_server(**kw) -> ReplicaServer:
+    return ReplicaServer(None, resolver=GeneratedNetwork(articles=ARTICLES, **kw).resolve)
+
+
+def one_process_crawl(server: ReplicaServer, db: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--replica", f"url={server.proxy_url}",
+                           "--db", str(db), "-q", *extra], cwd=REPO, env=_env(), capture_output=True, text=True,
+                          timeout=300)
+
+
+def distributed_crawl(server: ReplicaServer, redis_url: str, db: Path, *extra: str, workers: int = 3,
+                      wait: bool = True):
+    args = [sys.executable, "-m", "archiver.cli", "crawl", "--redis", redis_url, "--workers", str(workers),
+            "--replica", f"url={server.proxy_url}", "--db", str(db), *FAST, *extra]
+    proc = subprocess.Popen(args, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not wait:
+        return proc
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def snapshot(db: Path) -> dict:
+    """What must be equal, independent of the order pages arrived in."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {
+            "sightings": dict(conn.execute("select url, content_hash from sightings")),
+            "articles": collections.Counter(conn.execute("select content_hash, title from articles")),
+            "failures": set(conn.execute("select url, kind from failures where resolved_at is null")),
+        }
+    finally:
+        conn.close()
+
+
+def count(db: Path, sql: str) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute(sql).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def last_run(db: Path) -> dict:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return dict(conn.execute("select * from crawl_runs order by id desc limit 1").fetchone())
+    finally:
+        conn.close()
+
+
+def children(parent: int, role: str) -> list[int]:
+    """Pids of ``archiver <role>`` processes started by ``parent``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and role.encode() in cmd:
+            out.append(int(entry.name))
+    return out
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def fetched_twice(log) -> dict[str, int]:
+    """URLs the crawl asked for more than once (robots.txt aside: each worker reads it)."""
+    c = collections.Counter(url for method, url, _ in log if method == "GET" and not url.endswith("/robots.txt"))
+    return {u: n for u, n in c.items() if n > 1}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    db = tmp_path_factory.mktemp("reference") / "one.db"
+    with network_server() as server:
+        done = one_process_crawl(server, db, "--full")
+    assert done.returncode == 0, done.stderr[-2000:]
+    snap = snapshot(db)
+    assert len(snap["sightings"]) >= ARTICLES
+    return snap
+
+
+def test_three_workers_give_the_archive_one_process_gives(reference, redis_server, tmp_path):
+    db = tmp_path / "three.db"
+    with network_server() as server:
+        done = distributed_crawl(server, redis_server.url, db, "--full")
+        log = server.requests
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "status ok" in done.stdout
+    assert snapshot(db) == reference
+    assert fetched_twice(log) == {}, "a URL was fetched twice without a retry"
+    run = last_run(db)
+    assert run["status"] == "ok" and run["finish_reason"] == "finished"
+    assert run["articles_new"] == len(reference["articles"])
+    assert count(db, "select count(*) from stream_applied") == 0      # cleared with the run
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(reference, redis_server, tmp_path):
+    db = tmp_path / "killed-worker.db"
+    with network_server() as server:
+        proc = distributed_crawl(server, redis_server.url, db, "--full", wait=False)
+        try:
+            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
+            victims = children(proc.pid, "worker")
+            assert len(victims) == 3
+            os.kill(victims[0], signal.SIGKILL)
+        finally:
+            done = finish(proc)
+        log = server.requests
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "queued again" in done.stderr            # the dead worker's requests went back to the queue
+    assert snapshot(db) == reference
+    # Only what the killed worker held can have been fetched twice.
+    held = sum(int(n) for n in re.findall(r"(\d+) request\(s\) it held are queued again", done.stderr))
+    assert held >= 1
+    assert len(fetched_twice(log)) <= held
+
+
+def test_the_writer_killed_and_restarted_loses_and_duplicates_nothing(reference, redis_server, tmp_path):
+    db = tmp_path / "killed-writer.db"
+    with network_server() as server:
+        proc = distributed_crawl(server, redis_server.url, db, "--full", wait=False)
+        try:
+            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 4, what="the first articles")
+            writers = children(proc.pid, "writer")
+            assert len(writers) == 1
+            os.kill(writers[0], signal.SIGKILL)
+        finally:
+            done = finish(proc)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "archive writer stopped" in done.stderr and "starting it again" in done.stderr
+    assert snapshot(db) == reference
+    run = last_run(db)
+    assert run["status"] == "ok"
+    # Every article counted once as new: nothing stored twice, nothing counted twice.
+    assert run["articles_new"] == len(reference["articles"])
+    assert count(db, "select count(*) from crawl_runs") == 1
+
+
+def test_redis_unreachable_at_start_is_one_clear_line(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]                   # nothing listens here
+    db = tmp_path / "never.db"
+    done = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--redis", f"redis://127.0.0.1:{port}/0",
+                           "--db", str(db)], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 69
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be reached" in lines[0] and "Traceback" not in done.stderr
+    assert not db.exists()                          # nothing was touched
+
+
+def test_redis_lost_mid_crawl_ends_unhealthy_with_a_consistent_archive(reference, redis_server, tmp_path):
+    db = tmp_path / "redis-lost.db"
+    with network_server() as server:
+        proc = distributed_crawl(server, redis_server.url, db, "--full", wait=False)
+        try:
+            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
+            redis_server.kill()
+        finally:
+            done = finish(proc)
+        assert done.returncode == 1, done.stderr[-3000:]
+        run = last_run(db)
+        assert run["status"] != "ok" and run["finish_reason"] == "redis_lost"
+        assert count(db, "select count(*) from crawl_runs where status = 'running'") == 0
+        conn = sqlite3.connect(db)
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        conn.close()
+        # The next (one-process) run finds the archive consistent and completes it.
+        again = one_process_crawl(server, db)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert snapshot(db) == reference
+
+
+def test_an_unchanged_distributed_recrawl_costs_under_five_percent(redis_server, tmp_path):
+    db = tmp_path / "recrawl.db"
+    with network_server() as server:
+        first = distributed_crawl(server, redis_server.url, db, "--full")
+        full = len([r for r in server.requests if not r[1].endswith("/robots.txt")])
+        server.clear_log()
+        again = distributed_crawl(server, redis_server.url, db)
+        recrawl = len([r for r in server.requests if not r[1].endswith("/robots.txt")])
+    assert first.returncode == 0 and again.returncode == 0, again.stderr[-3000:]
+    assert recrawl <= 0.05 * full, f"{recrawl} requests for an unchanged network, {full} for the full crawl"
+    assert last_run(db)["status"] == "ok"
