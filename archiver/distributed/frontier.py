@@ -281,6 +281,11 @@ class FrontierScheduler(Scheduler):
                 # queue asks every ARCHIVER_REDIS_POLL_INTERVAL (a private knob: 5 s without it).
                 engine._SLOT_HEARTBEAT_INTERVAL = self.poll
             self._beat(force=True)
+            # the heartbeat does not wait for the engine to ask for a request (it may be busy
+            # with slow downloads for longer than the timeout)
+            from twisted.internet import task
+            self._beater = task.LoopingCall(self._beat)
+            self._beater.start(self.beat_every, now=False)
         self.crawler.signals.connect(self._closed, signal=signals.spider_closed, weak=False)
 
     def _closed(self, spider=None, reason=None):
@@ -296,6 +301,8 @@ class FrontierScheduler(Scheduler):
     def close(self, reason):
         if self.role != "worker":
             return
+        if getattr(self, "_beater", None) is not None and self._beater.running:
+            self._beater.stop()
         try:
             back = self.frontier.leave()
             if back:
