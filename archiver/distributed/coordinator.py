@@ -58,6 +58,7 @@ class Coordinator:
         self.frontier = Frontier(self.client, self.keys, worker=f"coordinator-{socket.gethostname()}-{os.getpid()}")
         self.tmp = Path(tempfile.mkdtemp(prefix="archiver-crawl-"))
         self.report_path = self.tmp / "report.json"
+        self.seen_workers = False
 
     # ------------------------------------------------------------------ before the crawl
     def check_free(self) -> dict:
@@ -207,7 +208,10 @@ class Coordinator:
         alive = [n for n, b in self.client.hgetall(self.keys.workers).items()
                  if now - float(b or 0) <= self.frontier.timeout]
         if alive:
+            self.seen_workers = True
             return
+        if not workers and not self.seen_workers:
+            return                     # --workers 0: waiting for the first worker to join from elsewhere
         self.frontier.recover_dead()
         codes = ", ".join(str(w.returncode) for w in workers)
         click.echo(f"archiver crawl: every worker stopped (exit {codes}) before the crawl was over; "
@@ -323,7 +327,7 @@ def run_worker(redis_url: str, *, prefix: str, name: str | None, wait: float, lo
         phase = phase.decode() if phase else None
         if phase == "running":
             break
-        if phase in ("drained", "done", "abandoned") or time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:          # none started in time (a finished one does not count)
             click.echo(f"archiver worker: no crawl in progress under the prefix {prefix!r} of {redacted(redis_url)}"
                        + (f" (the last one is {phase})" if phase else ""), err=True)
             return 0
@@ -369,6 +373,11 @@ def run_writer(redis_url: str, *, prefix: str, db: str, report: str | None, logl
     if fd:
         archive_lock.adopt(db, int(fd))
     writer = ArchiveWriter(client, keys, settings, db_path=db, report_path=report)
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
     try:
         out = writer.run()
     except CloseSpider as e:

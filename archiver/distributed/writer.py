@@ -135,6 +135,9 @@ class ArchiveWriter:
                 elif phase in ("drained", "done") or self.frontier.drained():
                     if not self.client.xlen(self.keys.items):
                         break
+        except KeyboardInterrupt:           # Ctrl-C or SIGTERM: the run ends here, as one process's would
+            logger.error("the writer was stopped: closing the run")
+            reason = "shutdown"
         except redis.exceptions.RedisError as e:
             self.redis_lost = f"{type(e).__name__}: {e}"
             logger.error("lost the connection to Redis (%s): the run ends here, unhealthy", self.redis_lost)
@@ -153,6 +156,7 @@ class ArchiveWriter:
         return [(i, f) for i, f in entries if f]        # a deleted entry comes back empty
 
     def _store_batch(self, entries: list) -> None:
+        t0 = time.monotonic()
         db = self.store.archive.db
         run_id = self.store.run_id
         self.store._begin_batch()
@@ -177,6 +181,7 @@ class ArchiveWriter:
                     pass                               # counted and logged by the store step
             db.execute("insert or ignore into stream_applied (entry_id, run_id) values (?, ?)", [eid, run_id])
         self.stats.inc_value("archiver/writer/entries", len(entries))
+        self.stats.inc_value("archiver/writer/busy_seconds", round(time.monotonic() - t0, 4))
         db.execute("insert or replace into writer_state (run_id, stats, updated_at) values (?, ?, ?)",
                    [run_id, json.dumps(_plain(self.stats.get_stats()), ensure_ascii=False), utc_now()])
         lost_before = self.stats.get_value("archiver/store/batches_lost", 0)
