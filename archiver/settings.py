@@ -60,6 +60,10 @@ ARCHIVER_RETRY_AFTER_MAX = 120.0
 # A forward proxy for every request (archiver/middlewares.py ProxyMiddleware); unset, http_proxy /
 # https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
 ARCHIVER_PROXY = None
+# A distributed crawl (#14, archiver/distributed/politeness.py): the requests of every worker to a host
+# share one limit through Redis. Unset, the limits are the ones a single process keeps.
+ARCHIVER_REDIS_HOST_CONCURRENCY = 0      # requests at once per host, all workers (0: CONCURRENT_REQUESTS_PER_DOMAIN)
+ARCHIVER_REDIS_HOST_DELAY = -1.0         # seconds between request starts per host, all workers (< 0: DOWNLOAD_DELAY)
 HTTPPROXY_ENABLED = True
 
 # ---------------------------------------------------------------- components

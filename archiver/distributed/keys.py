@@ -68,7 +68,7 @@ class Keys:
 
     # what workers know of the archive (archiver/distributed/knowledge.py)
     @property
-    def know_articles(self) -> str:       # hash: digest(url) -> JSON [checked_at, published_at]
+    def know_articles(self) -> str:       # hash: digest(url) -> JSON [checked_at, article, sighting by url, by canonical]
         return self._k("know", "articles")
 
     @property
