@@ -60,10 +60,6 @@ ARCHIVER_RETRY_AFTER_MAX = 120.0
 # A forward proxy for every request (archiver/middlewares.py ProxyMiddleware); unset, http_proxy /
 # https_proxy / no_proxy from the environment are honoured (HttpProxyMiddleware).
 ARCHIVER_PROXY = None
-# A distributed crawl (#14, archiver/distributed/politeness.py): the requests of every worker to a host
-# share one limit through Redis. Unset, the limits are the ones a single process keeps.
-ARCHIVER_REDIS_HOST_CONCURRENCY = 0      # requests at once per host, all workers (0: CONCURRENT_REQUESTS_PER_DOMAIN)
-ARCHIVER_REDIS_HOST_DELAY = -1.0         # seconds between request starts per host, all workers (< 0: DOWNLOAD_DELAY)
 HTTPPROXY_ENABLED = True
 
 # ---------------------------------------------------------------- components
@@ -144,11 +140,15 @@ ARCHIVER_HEALTH_HISTORY_RUNS = 5                   # earlier runs the rate is co
 # without them is one process and needs no Redis.
 ARCHIVER_REDIS_URL = ""                  # redis://HOST:PORT/N of the shared frontier
 ARCHIVER_REDIS_PREFIX = "archiver"       # the crawl's keys in Redis (one crawl per prefix at a time)
-ARCHIVER_REDIS_ROLE = ""                 # seed | worker (set per process by the coordinator)
+ARCHIVER_REDIS_ROLE = ""                 # seed | worker | writer (set per process by the coordinator)
 ARCHIVER_REDIS_WORKER = ""               # this worker's name in Redis (default host-pid-random)
 ARCHIVER_REDIS_WORKER_TIMEOUT = 60.0     # seconds without a heartbeat: a worker is dead, its requests go back
 ARCHIVER_REDIS_HEARTBEAT = 2.0           # seconds between a worker's heartbeats (and stats snapshots)
 ARCHIVER_REDIS_POLL_INTERVAL = 0.5       # seconds between an idle worker's looks at the shared queue
+# Politeness (archiver/distributed/politeness.py): the requests of every worker to a host
+# share one limit through Redis. Unset, the limits are the ones a single process keeps.
+ARCHIVER_REDIS_HOST_CONCURRENCY = 0      # requests at once per host, all workers (0: CONCURRENT_REQUESTS_PER_DOMAIN)
+ARCHIVER_REDIS_HOST_DELAY = -1.0         # seconds between request starts per host, all workers (< 0: DOWNLOAD_DELAY)
 
 # ---------------------------------------------------------------- Scrapy housekeeping
 LOG_LEVEL = "INFO"
