@@ -115,6 +115,14 @@ def children(parent: int, role: str) -> list[int]:
     return out
 
 
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie no one reaped counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def wait_for(predicate, timeout: float = 120.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -245,3 +253,33 @@ def test_an_unchanged_distributed_recrawl_costs_under_five_percent(redis_server,
     assert first.returncode == 0 and again.returncode == 0, again.stderr[-3000:]
     assert recrawl <= 0.05 * full, f"{recrawl} requests for an unchanged network, {full} for the full crawl"
     assert last_run(db)["status"] == "ok"
+
+
+def test_a_second_crawl_on_the_same_prefix_is_refused(redis_server, tmp_path):
+    client = redis_server.client()
+    client.hset("archiver:state", mapping={"phase": "running", "beat": f"{time.time():.3f}",
+                                           "coordinator": "elsewhere pid 1", "db": "/srv/other.db"})
+    done = subprocess.run([sys.executable, "-m", "archiver.cli", "crawl", "--redis", redis_server.url,
+                           "--db", str(tmp_path / "a.db")], cwd=REPO, env=_env(), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 75
+    assert "already running" in done.stderr and "elsewhere pid 1" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert client.hget("archiver:state", "coordinator") == b"elsewhere pid 1"      # untouched
+
+
+def test_the_coordinator_killed_leaves_workers_and_writer_to_close_the_run(reference, redis_server, tmp_path):
+    db = tmp_path / "killed-coordinator.db"
+    with network_server() as server:
+        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
+        try:
+            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
+            orphans = children(proc.pid, "worker") + children(proc.pid, "writer")
+            assert len(orphans) == 4
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            finish(proc)
+        wait_for(lambda: all(gone(pid) for pid in orphans), what="the workers and the writer to finish")
+    run = last_run(db)
+    assert run["status"] == "ok" and run["finish_reason"] == "finished"
+    assert snapshot(db) == reference

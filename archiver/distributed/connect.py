@@ -12,6 +12,11 @@ class RedisUnavailable(ExitError):
     exit_status = EXIT_UNAVAILABLE
 
 
+class CrawlInProgress(ExitError):
+    """Another distributed crawl runs under the same prefix (EX_TEMPFAIL, like a locked archive)."""
+    exit_status = 75
+
+
 def redacted(url: str) -> str:
     """The URL without its password (for messages and logs)."""
     parts = urlsplit(url)

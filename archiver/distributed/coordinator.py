@@ -30,7 +30,7 @@ from pathlib import Path
 import click
 
 from archiver.distributed import config as crawl_config
-from archiver.distributed.connect import RedisUnavailable, connect, redacted
+from archiver.distributed.connect import CrawlInProgress, RedisUnavailable, connect, redacted
 from archiver.distributed.frontier import Frontier, publish_stats
 from archiver.distributed.keys import Keys
 
@@ -67,10 +67,10 @@ class Coordinator:
         if state.get("phase") in ("seeding", "running", "drained"):
             beat = float(state.get("beat") or 0)
             if time.time() - beat < COORDINATOR_STALE:
-                raise RedisUnavailable(
-                    f"a distributed crawl is already running under the prefix {self.keys.prefix!r} of "
+                raise CrawlInProgress(
+                    f"refused: a distributed crawl is already running under the prefix {self.keys.prefix!r} of "
                     f"{redacted(self.redis_url)} (coordinator {state.get('coordinator', '?')}, "
-                    f"archive {state.get('db', '?')}); wait for it or use another --redis-prefix", 75)
+                    f"archive {state.get('db', '?')}); wait for it or use another --redis-prefix")
         return state
 
     def finish_abandoned(self, state: dict, settings_overrides: dict) -> None:
