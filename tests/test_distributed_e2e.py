@@ -246,13 +246,19 @@ def test_an_unchanged_distributed_recrawl_costs_under_five_percent(redis_server,
     db = tmp_path / "recrawl.db"
     with network_server() as server:
         first = distributed_crawl(server, redis_server.url, db, "--full", *CALM)
+        channels = {url for _, url, _ in server.requests if url.endswith("/") and url.count("/") > 3}
         full = len([r for r in server.requests if not r[1].endswith("/robots.txt")])
         server.clear_log()
         again = distributed_crawl(server, redis_server.url, db, *CALM)
+        asked_again = {url for _, url, _ in server.requests}
         recrawl = len([r for r in server.requests if not r[1].endswith("/robots.txt")])
     assert first.returncode == 0 and again.returncode == 0, again.stderr[-3000:]
     assert recrawl <= 0.05 * full, f"{recrawl} requests for an unchanged network, {full} for the full crawl"
-    assert last_run(db)["status"] == "ok"
+    # ... and it did look: every channel walked by the first crawl was asked again (a conditional
+    # request), not swallowed by the first crawl's dupefilter
+    assert channels and channels <= asked_again
+    run = last_run(db)
+    assert run["status"] == "ok" and run["list_pages_revalidated"] >= len(channels)
 
 
 def test_a_second_crawl_on_the_same_prefix_is_refused(redis_server, tmp_path):
