@@ -308,3 +308,50 @@ def test_the_coordinator_killed_leaves_workers_and_writer_to_close_the_run(refer
     run = last_run(db)
     assert run["status"] == "ok" and run["finish_reason"] == "finished"
     assert snapshot(db) == reference
+
+
+def worker(redis_url: str, name: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "archiver.cli", "worker", "--redis", redis_url, "--name", name,
+                             *extra], cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_workers_started_elsewhere_join_the_crawl_and_leave_when_it_is_over(reference, redis_server, tmp_path):
+    """`--workers 0`: the coordinator only seeds, writes and waits; `archiver worker --redis URL` on
+    "other machines" (here: other processes that know nothing but the URL) does the crawling."""
+    db = tmp_path / "joined.db"
+    with network_server() as server:
+        joiners = [worker(redis_server.url, f"elsewhere-{i}") for i in range(2)]   # before the crawl: they wait
+        done = distributed_crawl(server, redis_server.url, db, "--full", *CALM, workers=0)
+        codes = [j.wait(120) for j in joiners]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert codes == [0, 0], [j.stderr.read()[-2000:] for j in joiners]
+    assert snapshot(db) == reference
+
+
+def test_a_worker_with_no_crawl_to_join_says_so_and_exits(redis_server):
+    w = worker(redis_server.url, "lonely", "--wait", "1")
+    out, err = w.communicate(timeout=60)
+    assert w.returncode == 0
+    assert "no crawl in progress" in err and "Traceback" not in err
+
+
+def test_a_stopped_crawl_closes_its_run_like_one_process(reference, redis_server, tmp_path):
+    """SIGTERM to the coordinator (systemd stop, Ctrl-C): the workers hand back their requests, the
+    writer stores what reached it and closes the run `shutdown`; the next run completes the archive."""
+    db = tmp_path / "stopped.db"
+    with network_server() as server:
+        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
+        try:
+            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
+            helpers = children(proc.pid, "worker") + children(proc.pid, "writer")
+            proc.send_signal(signal.SIGTERM)
+        finally:
+            done = finish(proc)
+        assert done.returncode == 1, done.stderr[-3000:]
+        assert "status" in done.stdout                   # the usual summary
+        assert all(gone(pid) for pid in helpers)
+        run = last_run(db)
+        assert run["finish_reason"] == "shutdown" and run["status"] != "ok"
+        again = one_process_crawl(server, db)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert snapshot(db) == reference

@@ -5,7 +5,9 @@ registry travels as its text, the settings as JSON.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -50,11 +52,7 @@ def process_settings(config: dict, *, role: str, redis_url: str, keys: Keys, wor
     for k, v in (config.get("settings") or {}).items():
         settings.set(k, v, priority="cmdline")
     if config.get("registry"):
-        tmp = tempfile.NamedTemporaryFile("w", suffix=".toml", prefix="archiver-registry-", delete=False,
-                                          encoding="utf-8")
-        with tmp:
-            tmp.write(config["registry"])
-        settings.set("ARCHIVER_REGISTRY", tmp.name, priority="cmdline")
+        settings.set("ARCHIVER_REGISTRY", str(registry_file(config["registry"])), priority="cmdline")
     shared = {
         "ARCHIVER_REDIS_URL": redis_url, "ARCHIVER_REDIS_PREFIX": keys.prefix, "ARCHIVER_REDIS_ROLE": role,
         "ARCHIVER_REDIS_WORKER": worker,
@@ -77,3 +75,14 @@ def process_settings(config: dict, *, role: str, redis_url: str, keys: Keys, wor
         settings.set("ARCHIVER_DB", "", priority="cmdline")          # workers never open the archive
         settings.set("ARCHIVER_PROGRESS_INTERVAL", 0, priority="cmdline")   # the coordinator reports progress
     return settings
+
+
+def registry_file(text: str) -> Path:
+    """The registry a coordinator sent, as a file this machine's loader reads: one file per distinct
+    text (named by its hash), written once, so workers started crawl after crawl add nothing."""
+    path = Path(tempfile.gettempdir()) / f"archiver-registry-{hashlib.sha256(text.encode()).hexdigest()[:16]}.toml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path

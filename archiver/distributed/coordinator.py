@@ -158,44 +158,73 @@ class Coordinator:
 
     def supervise(self, lock_fd: int | None) -> dict:
         """Run the writer and the local workers until the writer reports the run closed."""
-        import redis
-
-        writer = self._spawn_writer(lock_fd)
+        self._writer = self._spawn_writer(lock_fd)
         workers = [self._spawn_worker(i) for i in range(self.workers)]
-        restarts, last_progress, t0 = 0, time.monotonic(), time.monotonic()
-        redis_ok = True
         try:
-            while True:
-                time.sleep(0.5)
-                if redis_ok:
-                    try:
-                        self.client.hset(self.keys.state, "beat", f"{time.time():.3f}")
-                        self.frontier.recover_dead()
-                        self._abandon_if_orphaned(workers)
-                        if not self.quiet and time.monotonic() - last_progress >= 10:
-                            last_progress = time.monotonic()
-                            click.echo(self.progress_line(time.monotonic() - t0), err=True)
-                    except redis.exceptions.RedisError as e:
-                        redis_ok = False
-                        click.echo(f"archiver crawl: lost the connection to Redis ({e}); waiting for the writer "
-                                   f"to close the run", err=True)
-                code = writer.poll()
-                if code is None:
-                    continue
-                if self.report_path.exists():
-                    break
-                if restarts >= WRITER_RESTARTS or not redis_ok:
-                    raise RedisUnavailable(f"the archive writer stopped (exit {code}) {restarts + 1} time(s) "
-                                           f"without closing the run; see the log", 1)
-                restarts += 1
-                click.echo(f"archiver crawl: the archive writer stopped (exit {code}); starting it again", err=True)
-                writer = self._spawn_writer(lock_fd)
+            try:
+                self._run_until_reported(workers, lock_fd)
+            except KeyboardInterrupt:
+                self._interrupt(workers)
         finally:
             self._stop_workers(workers)
-            if writer.poll() is None:
-                writer.terminate()
-                writer.wait(30)
+            if self._writer.poll() is None:
+                self._writer.terminate()
+                self._writer.wait(30)
         return json.loads(self.report_path.read_text(encoding="utf-8"))
+
+    def _interrupt(self, workers: list[subprocess.Popen]) -> None:
+        """Ctrl-C or SIGTERM: every worker leaves (handing its requests back), the writer stores what
+        reached the stream and closes the run (finish reason ``shutdown``), as one process would."""
+        click.echo("archiver crawl: stopping: the workers hand back their requests, the writer closes the run",
+                   err=True)
+        try:
+            self.client.hset(self.keys.state, mapping={"phase": "abandoned", "reason": "shutdown"})
+        except Exception:
+            pass                                    # the writer ends on SIGTERM alone
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+        deadline = time.monotonic() + 120
+        while self._writer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not self.report_path.exists():
+            if self._writer.poll() is None:
+                self._writer.terminate()            # SIGTERM: it closes the run at once
+                self._writer.wait(60)
+        if not self.report_path.exists():
+            raise KeyboardInterrupt
+
+    def _run_until_reported(self, workers: list[subprocess.Popen], lock_fd) -> None:
+        """Supervise: heartbeat, dead workers' requests put back, progress, the writer restarted."""
+        import redis
+
+        restarts, last_progress, t0 = 0, time.monotonic(), time.monotonic()
+        redis_ok = True
+        while True:
+            time.sleep(0.5)
+            if redis_ok:
+                try:
+                    self.client.hset(self.keys.state, "beat", f"{time.time():.3f}")
+                    self.frontier.recover_dead()
+                    self._abandon_if_orphaned(workers)
+                    if not self.quiet and time.monotonic() - last_progress >= 10:
+                        last_progress = time.monotonic()
+                        click.echo(self.progress_line(time.monotonic() - t0), err=True)
+                except redis.exceptions.RedisError as e:
+                    redis_ok = False
+                    click.echo(f"archiver crawl: lost the connection to Redis ({e}); waiting for the writer "
+                               f"to close the run", err=True)
+            code = self._writer.poll()
+            if code is None:
+                continue
+            if self.report_path.exists():
+                break
+            if restarts >= WRITER_RESTARTS or not redis_ok:
+                raise RedisUnavailable(f"the archive writer stopped (exit {code}) {restarts + 1} time(s) "
+                                       f"without closing the run; see the log", 1)
+            restarts += 1
+            click.echo(f"archiver crawl: the archive writer stopped (exit {code}); starting it again", err=True)
+            self._writer = self._spawn_writer(lock_fd)
 
     def _abandon_if_orphaned(self, workers: list[subprocess.Popen]) -> None:
         """Every local worker is gone, no other worker beats and the frontier is not drained: the
@@ -295,7 +324,12 @@ def run_distributed_crawl(*, redis_url: str, workers: int, prefix: str, db: str,
                 click.echo(f"frontier seeded on {redacted(redis_url)} (prefix {prefix!r}); {workers} local worker(s) "
                            f"and the archive writer start; `archiver worker --redis URL` joins from other machines",
                            err=True)
-            out = coordinator.supervise(lock.fd)
+            import signal
+            previous = signal.signal(signal.SIGTERM, _interrupted)    # stopped by systemd: close the run first
+            try:
+                out = coordinator.supervise(lock.fd)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
         finally:
             lock.release()
     finally:
@@ -310,6 +344,10 @@ def run_distributed_crawl(*, redis_url: str, workers: int, prefix: str, db: str,
         for p in report.problems:
             click.echo(f"archiver crawl: run {stats.get('archiver/run_id', '?')} {report.status}: {p}", err=True)
     return report, stats
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def run_worker(redis_url: str, *, prefix: str, name: str | None, wait: float, loglevel: str,
@@ -374,10 +412,7 @@ def run_writer(redis_url: str, *, prefix: str, db: str, report: str | None, logl
         archive_lock.adopt(db, int(fd))
     writer = ArchiveWriter(client, keys, settings, db_path=db, report_path=report)
     import signal
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _interrupted)        # stopped: close the run with what is stored
     try:
         out = writer.run()
     except CloseSpider as e:

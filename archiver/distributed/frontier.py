@@ -248,6 +248,7 @@ class FrontierScheduler(Scheduler):
         self.beat_every = s.getfloat("ARCHIVER_REDIS_HEARTBEAT", 2.0)
         self._last_beat = 0.0
         self.redis_lost: str | None = None
+        self._leaving = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -367,8 +368,17 @@ class FrontierScheduler(Scheduler):
             self.frontier.beat()
             self.frontier.recover_dead()
             publish_stats(self.frontier.client, self.keys, self.frontier.worker, self.crawler.stats.get_stats())
+            abandoned = self.frontier.phase() == "abandoned"
         except Exception as e:
             self._lost(e)
+            return
+        if abandoned and not self._leaving:        # the coordinator stopped the crawl: leave
+            self._leaving = True
+            logger.warning("the crawl was stopped by its coordinator: this worker leaves")
+            engine = getattr(self.crawler, "engine", None)
+            if engine is not None:
+                from scrapy.utils.defer import deferred_from_coro
+                deferred_from_coro(engine.close_spider_async(reason="shutdown"))
 
     def _idle(self, spider=None):
         if self.redis_lost:
