@@ -318,7 +318,9 @@ def run_distributed_crawl(*, redis_url: str, workers: int, prefix: str, db: str,
             if run_mode == "incremental":
                 known = coordinator.export_knowledge()
                 if not quiet:
-                    click.echo(f"archive knowledge for the workers: {known}", err=True)
+                    click.echo(f"copied into Redis what the workers must know of the archive: {known.get('articles', 0)} "
+                               f"articles, {known.get('failures', 0)} failures, {known.get('validators', 0)} validators, "
+                               f"{known.get('resume', 0)} unfinished walks", err=True)
             coordinator.seed(config)
             if not quiet:
                 click.echo(f"frontier seeded on {redacted(redis_url)} (prefix {prefix!r}); {workers} local worker(s) "
