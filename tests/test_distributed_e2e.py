@@ -177,6 +177,22 @@ def test_three_workers_give_the_archive_one_process_gives(reference, redis_serve
     assert count(db, "select count(*) from stream_applied") == 0      # cleared with the run
 
 
+def test_retries_are_the_only_urls_fetched_more_than_once(redis_server, tmp_path):
+    """A network whose every 7th article answers 500: each is asked 1 + RETRY_TIMES times (the
+    replica's settings), by whichever workers, exactly as one process asks it; every other URL once."""
+    with network_server(faults=7) as server:
+        alone = one_process_crawl(server, tmp_path / "one.db", "--full")
+        once = collections.Counter(u for m, u, _ in server.requests if not u.endswith("/robots.txt"))
+        server.clear_log()
+        spread = distributed_crawl(server, redis_server.url, tmp_path / "three.db", "--full", *CALM)
+        many = collections.Counter(u for m, u, _ in server.requests if not u.endswith("/robots.txt"))
+    assert alone.returncode == spread.returncode
+    retried = {u for u, n in once.items() if n > 1}
+    assert retried and len({once[u] for u in retried}) == 1            # 1 + RETRY_TIMES each
+    assert many == once
+    assert snapshot(tmp_path / "three.db") == snapshot(tmp_path / "one.db")
+
+
 def test_a_worker_killed_mid_crawl_loses_nothing(reference, redis_server, tmp_path):
     db = tmp_path / "killed-worker.db"
     with network_server() as server:
@@ -202,7 +218,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(reference, redis_server, tmp_pa
 def test_the_writer_killed_and_restarted_loses_and_duplicates_nothing(reference, redis_server, tmp_path):
     db = tmp_path / "killed-writer.db"
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *KILLS, wait=False)
+        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
         try:
             wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 4, what="the first articles")
             writers = children(proc.pid, "writer")
@@ -210,7 +226,9 @@ def test_the_writer_killed_and_restarted_loses_and_duplicates_nothing(reference,
             os.kill(writers[0], signal.SIGKILL)
         finally:
             done = finish(proc)
+        log = server.requests
     assert done.returncode == 0, done.stderr[-3000:]
+    assert fetched_twice(log) == {}                 # the writer's death costs no fetch
     assert "archive writer stopped" in done.stderr and "starting it again" in done.stderr
     assert snapshot(db) == reference
     run = last_run(db)
