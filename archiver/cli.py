@@ -226,13 +226,18 @@ def run_crawl(*, db: str, sites: tuple[str, ...] = (), replica: str | None = Non
     stats = crawler.stats.get_stats()
     saved = stats.get("archiver/health_report")      # the store step's verdict (with the archive's history)
     report = HealthReport.from_dict(saved) if saved else assess(stats, settings, stats.get("finish_reason"))
+    tell_the_operator(stats, report, db=db, elapsed=time.monotonic() - t0, quiet=quiet, log_file=log_file)
+    return report, stats
+
+
+def tell_the_operator(stats: dict, report, *, db: str, elapsed: float, quiet: bool, log_file: str | None) -> None:
+    """The summary on stdout (unless quiet), and the problems of an unhealthy run on stderr when
+    the log (with these lines) went to --log-file."""
     if not quiet:
-        click.echo(summary_text(stats, report, db, time.monotonic() - t0))
+        click.echo(summary_text(stats, report, db, elapsed))
     if not report.ok and log_file:
-        # The log (with these lines) went to --log-file; -q or not, stderr gets the problems too.
         for p in report.problems:
             click.echo(f"archiver crawl: run {stats.get('archiver/run_id', '?')} {report.status}: {p}", err=True)
-    return report, stats
 
 
 @main.command()

@@ -60,6 +60,18 @@ def distributed_crawl(server: ReplicaServer, redis_url: str, db: Path, *extra: s
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
+def crawl_and_meanwhile(server: ReplicaServer, redis_url: str, db: Path, settings: list[str], action,
+                        at: int = ARTICLES // 5) -> subprocess.CompletedProcess:
+    """A distributed --full crawl; once ``at`` articles are archived, ``action(coordinator)``."""
+    proc = distributed_crawl(server, redis_url, db, "--full", *settings, wait=False)
+    try:
+        wait_for(lambda: count(db, "select count(*) from articles") >= at, what="the first articles")
+        action(proc)
+    finally:
+        done = finish(proc)
+    return done
+
+
 def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
     out, err = proc.communicate(timeout=300)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -195,21 +207,21 @@ def test_retries_are_the_only_urls_fetched_more_than_once(redis_server, tmp_path
 
 def test_a_worker_killed_mid_crawl_loses_nothing(reference, redis_server, tmp_path):
     db = tmp_path / "killed-worker.db"
+    held = []
+
+    def kill_a_worker_holding_requests(proc):
+        victim = next(pid for pid in children(proc.pid, "worker")
+                      if f"-{proc.pid}-w0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes())
+        held.append(holding_requests(redis_server.client(), victim, f"-{proc.pid}-w0"))
+        os.kill(victim, signal.SIGKILL)
+
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *KILLS, wait=False)
-        try:
-            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
-            victim = next(pid for pid in children(proc.pid, "worker")
-                          if f"-{proc.pid}-w0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes())
-            holding = holding_requests(redis_server.client(), victim, f"-{proc.pid}-w0")
-            os.kill(victim, signal.SIGKILL)
-        finally:
-            done = finish(proc)
+        done = crawl_and_meanwhile(server, redis_server.url, db, KILLS, kill_a_worker_holding_requests)
         log = server.requests
     assert done.returncode == 0, done.stderr[-3000:]
     # the requests the dead worker held went back to the queue, and were fetched by the others
     put_back = [int(n) for n in re.findall(r"(\d+) request\(s\) it held are queued again", done.stderr)]
-    assert holding in put_back
+    assert held[0] in put_back
     assert snapshot(db) == reference
     # Only what the killed worker held can have been fetched twice.
     assert len(fetched_twice(log)) <= sum(put_back)
@@ -217,15 +229,13 @@ def test_a_worker_killed_mid_crawl_loses_nothing(reference, redis_server, tmp_pa
 
 def test_the_writer_killed_and_restarted_loses_and_duplicates_nothing(reference, redis_server, tmp_path):
     db = tmp_path / "killed-writer.db"
+    def kill_the_writer(proc):
+        writers = children(proc.pid, "writer")
+        assert len(writers) == 1
+        os.kill(writers[0], signal.SIGKILL)
+
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
-        try:
-            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 4, what="the first articles")
-            writers = children(proc.pid, "writer")
-            assert len(writers) == 1
-            os.kill(writers[0], signal.SIGKILL)
-        finally:
-            done = finish(proc)
+        done = crawl_and_meanwhile(server, redis_server.url, db, CALM, kill_the_writer, at=ARTICLES // 4)
         log = server.requests
     assert done.returncode == 0, done.stderr[-3000:]
     assert fetched_twice(log) == {}                 # the writer's death costs no fetch
@@ -255,12 +265,7 @@ def test_redis_unreachable_at_start_is_one_clear_line(tmp_path):
 def test_redis_lost_mid_crawl_ends_unhealthy_with_a_consistent_archive(reference, redis_server, tmp_path):
     db = tmp_path / "redis-lost.db"
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *KILLS, wait=False)
-        try:
-            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
-            redis_server.kill()
-        finally:
-            done = finish(proc)
+        done = crawl_and_meanwhile(server, redis_server.url, db, KILLS, lambda proc: redis_server.kill())
         assert done.returncode == 1, done.stderr[-3000:]
         run = last_run(db)
         assert run["status"] != "ok" and run["finish_reason"] == "redis_lost"
@@ -314,14 +319,14 @@ def test_a_second_crawl_on_the_same_prefix_is_refused(redis_server, tmp_path):
 def test_the_coordinator_killed_leaves_workers_and_writer_to_close_the_run(reference, redis_server, tmp_path):
     db = tmp_path / "killed-coordinator.db"
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
-        try:
-            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
-            orphans = children(proc.pid, "worker") + children(proc.pid, "writer")
+        orphans = []
+
+        def kill_the_coordinator(proc):
+            orphans.extend(children(proc.pid, "worker") + children(proc.pid, "writer"))
             assert len(orphans) == 4
             os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            finish(proc)
+
+        crawl_and_meanwhile(server, redis_server.url, db, CALM, kill_the_coordinator)
         wait_for(lambda: all(gone(pid) for pid in orphans), what="the workers and the writer to finish")
     run = last_run(db)
     assert run["status"] == "ok" and run["finish_reason"] == "finished"
@@ -358,13 +363,13 @@ def test_a_stopped_crawl_closes_its_run_like_one_process(reference, redis_server
     writer stores what reached it and closes the run `shutdown`; the next run completes the archive."""
     db = tmp_path / "stopped.db"
     with network_server() as server:
-        proc = distributed_crawl(server, redis_server.url, db, "--full", *CALM, wait=False)
-        try:
-            wait_for(lambda: count(db, "select count(*) from articles") >= ARTICLES // 5, what="the first articles")
-            helpers = children(proc.pid, "worker") + children(proc.pid, "writer")
+        helpers = []
+
+        def stop_the_coordinator(proc):
+            helpers.extend(children(proc.pid, "worker") + children(proc.pid, "writer"))
             proc.send_signal(signal.SIGTERM)
-        finally:
-            done = finish(proc)
+
+        done = crawl_and_meanwhile(server, redis_server.url, db, CALM, stop_the_coordinator)
         assert done.returncode == 1, done.stderr[-3000:]
         assert "status" in done.stdout                   # the usual summary
         assert all(gone(pid) for pid in helpers)

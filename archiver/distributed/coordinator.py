@@ -278,7 +278,7 @@ def run_distributed_crawl(*, redis_url: str, workers: int, prefix: str, db: str,
                           sets: dict[str, str] | None = None, quiet: bool = False, mode: str | None = None):
     """One crawl on Redis (module docstring); returns (HealthReport, stats) like ``run_crawl``."""
     from archiver import lock as archive_lock
-    from archiver.cli import start_replica, summary_text
+    from archiver.cli import start_replica, tell_the_operator
     from archiver.db import Archive
     from archiver.db.check import preflight
     from archiver.health import HealthReport
@@ -340,11 +340,7 @@ def run_distributed_crawl(*, redis_url: str, workers: int, prefix: str, db: str,
         coordinator.close()
     stats = out["stats"]
     report = HealthReport.from_dict(out["report"])
-    if not quiet:
-        click.echo(summary_text(stats, report, db, time.monotonic() - t0))
-    if not report.ok and log_file:
-        for p in report.problems:
-            click.echo(f"archiver crawl: run {stats.get('archiver/run_id', '?')} {report.status}: {p}", err=True)
+    tell_the_operator(stats, report, db=db, elapsed=time.monotonic() - t0, quiet=quiet, log_file=log_file)
     return report, stats
 
 
