@@ -378,3 +378,41 @@ def test_a_stopped_crawl_closes_its_run_like_one_process(reference, redis_server
         again = one_process_crawl(server, db)
     assert again.returncode == 0, again.stderr[-2000:]
     assert snapshot(db) == reference
+
+
+def test_what_a_dead_crawl_left_in_the_stream_is_stored_before_the_next_crawl(redis_server, tmp_path):
+    """The coordinator and the writer of the last crawl died with items in the stream: the next
+    `crawl --redis` stores them and closes that run (coordinator_lost) before it starts its own."""
+    from archiver.clock import utc_now
+    from archiver.db import Archive
+    from archiver.distributed import config, stream
+    from archiver.distributed.keys import Keys
+    from archiver.items import Failure, LinkEntry
+
+    db = tmp_path / "left.db"
+    archive = Archive.open(db)
+    run_id = archive.start_run(started_at=utc_now(), mode="full", sites=[])
+    archive.close()
+    client, keys = redis_server.client(), Keys()
+    config.publish(client, keys, config.crawl_config({"ARCHIVER_DB": str(db), "ARCHIVER_MODE": "full"},
+                                                     redis_url=redis_server.url))
+    client.hset(keys.state, mapping={"phase": "running", "beat": f"{time.time() - 3600:.3f}", "run_id": run_id,
+                                     "db": os.path.realpath(db)})
+    stream.ensure_group(client, keys)
+    left = [Failure(f"https://www.chalco.com.cn/xwdt/gsyw/202601/t20260101_{i}.html", "http", "HTTP 500", 500,
+                    site="chalco_com_cn") for i in range(4)]
+    left.append(LinkEntry("https://mp.weixin.qq.com/s/left", "wechat", "左", "https://www.chalco.com.cn/", None,
+                          "chalco_com_cn", None))
+    for item in left:
+        client.xadd(keys.items, stream.encode(item))
+    with network_server() as server:
+        done = distributed_crawl(server, redis_server.url, db, "--full", *CALM)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "unfinished crawl of run" in done.stderr
+    conn = sqlite3.connect(db)
+    runs = conn.execute("select id, finish_reason from crawl_runs order by id").fetchall()
+    assert runs[0] == (run_id, "coordinator_lost") and runs[1][1] == "finished"
+    assert conn.execute("select count(*) from failures where url like '%t20260101_%'").fetchone()[0] == 4
+    assert conn.execute("select count(*) from link_entries where url = 'https://mp.weixin.qq.com/s/left'"
+                        ).fetchone()[0] == 1
+    conn.close()
