@@ -416,3 +416,41 @@ def test_what_a_dead_crawl_left_in_the_stream_is_stored_before_the_next_crawl(re
     assert conn.execute("select count(*) from link_entries where url = 'https://mp.weixin.qq.com/s/left'"
                         ).fetchone()[0] == 1
     conn.close()
+
+
+def test_discovery_beyond_the_registry_gives_what_one_process_finds(redis_server, tmp_path):
+    """The network variant of tests/test_discovery_e2e.py (a channel and a member site the registry
+    lacks, a runaway pager): three workers share discovery's decisions and the walks, and find,
+    record and bound exactly what one process does."""
+    from tests.fixture_cases import FIXTURES
+    from tests.test_discovery_e2e import RUNAWAY, RUNAWAY_ARTICLES, Variant, variant_registry
+
+    registry = variant_registry(tmp_path)
+
+    def found(db: Path) -> dict:
+        conn = sqlite3.connect(db)
+        try:
+            # how a channel was first found (and on which page) depends on which page was read
+            # first, in one process as in many: not compared
+            return {"channels": set(conn.execute("select site, channel, in_registry, status from network_channels")),
+                    "sites": set(conn.execute("select site, in_registry, status from network_sites")),
+                    "archive": snapshot(db)}
+        finally:
+            conn.close()
+
+    logs = {}
+    for name in ("one", "three"):
+        with ReplicaServer(FIXTURES, state="t1", resolver=Variant().resolve) as server:
+            if name == "one":
+                done = one_process_crawl(server, tmp_path / "one.db", "--registry", str(registry))
+            else:
+                done = distributed_crawl(server, redis_server.url, tmp_path / "three.db", "--registry", str(registry),
+                                         *CALM)
+            logs[name] = server.requests
+        assert done.returncode == 0, done.stderr[-3000:]
+    one, three = found(tmp_path / "one.db"), found(tmp_path / "three.db")
+    assert three == one
+    assert ("zlrm_chinalco_com_cn", 0, "ok") in three["sites"]
+    runaway = [u for _, u, _ in logs["three"] if u.startswith(RUNAWAY) and u not in RUNAWAY_ARTICLES]
+    assert len(runaway) <= 3                         # the runaway pager still costs one extra page
+    assert "promised 10000 pages" in last_run(tmp_path / "three.db")["problems"]
