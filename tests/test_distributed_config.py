@@ -35,7 +35,7 @@ def test_a_worker_sends_items_to_the_stream_and_never_opens_the_archive():
 
 
 def test_the_seeding_process_stores_nothing():
-    config = crawl_config({}, redis_url="redis://r/0")
+    config = crawl_config({"ARCHIVER_WARC_DIR": "/srv/warc"}, redis_url="redis://r/0")
     s = process_settings(config, role="seed", redis_url="redis://r/0", keys=Keys())
     assert s.getdict("ITEM_PIPELINES") == {}
-    assert s["ARCHIVER_REDIS_ROLE"] == "seed"
+    assert s["ARCHIVER_REDIS_ROLE"] == "seed" and not s.get("ARCHIVER_WARC_DIR")

@@ -66,6 +66,7 @@ def process_settings(config: dict, *, role: str, redis_url: str, keys: Keys, wor
         settings.set(k, v, priority="cmdline")
     if role == "seed":
         settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+        settings.set("ARCHIVER_WARC_DIR", "", priority="cmdline")      # it downloads nothing: no empty WARC
     elif role == "worker":
         settings.set("ITEM_PIPELINES", {"pipelines.stats.ArticleStatsPipeline": 300,
                                         "archiver.distributed.stream.StreamPipeline": 900}, priority="cmdline")
